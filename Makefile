@@ -1,0 +1,58 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app app
+PG_BIN ?= $(shell ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+export KAIKU_ENV ?= development
+
+.PHONY: run test test-sqlite test-postgres install install-dev translations chromium migrate seed lint
+
+run: install translations migrate seed
+	$(PY) -m waitress --host 127.0.0.1 --port 8000 --threads 8 --call app:create_app
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+# Compiled catalogues are build output: compile them from the committed .po files.
+translations: | $(VENV)/.installed
+	$(VENV)/bin/pybabel compile -q -d app/translations
+
+migrate: install
+	$(FLASK) db upgrade
+
+seed: install
+	$(FLASK) seed-demo
+
+# Debian's Chromium drives the browser tests; Playwright's own browser download is not used.
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	  else echo "chromium is missing: install Debian's chromium package (sudo apt-get install chromium)"; exit 1; fi; \
+	fi
+
+test: install-dev translations chromium test-sqlite test-postgres
+
+test-sqlite:
+	KAIKU_ENV=testing $(PY) -m pytest -q
+
+# The same suite once more against a throwaway PostgreSQL cluster that the tests start and stop.
+test-postgres:
+	@if [ -n "$(PG_BIN)" ] && [ -x "$(PG_BIN)/initdb" ]; then \
+	  echo "== the suite again on PostgreSQL ($(PG_BIN))"; \
+	  KAIKU_ENV=testing KAIKU_TEST_DB=postgresql KAIKU_PG_BIN=$(PG_BIN) $(PY) -m pytest -q; \
+	else echo "== PostgreSQL binaries not found: the PostgreSQL run is left out"; fi
+
+lint: install-dev
+	$(VENV)/bin/ruff check app tests bench

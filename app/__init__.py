@@ -1,0 +1,54 @@
+"""Kaikukortti card check: the application factory."""
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+from app import config
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create and configure one instance of the application."""
+    app = Flask(__name__, template_folder="../templates", static_folder="../static",
+                instance_path=os.environ.get("KAIKU_INSTANCE") or None)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(config.from_environment(app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+    app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
+    register_extensions(app)
+    register_blueprints(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the database, migrations, CSRF, login, languages and the signing keys."""
+    from app import database, i18n
+    from app.cardcodes import load_keyring
+    from app.extensions import csrf, db, migrate
+
+    db.init_app(app)
+    database.configure_engines()
+    migrate.init_app(app, db, render_as_batch=True, render_item=database.render_item,
+                     directory=os.path.normpath(os.path.join(app.root_path, "..", "migrations")))
+    csrf.init_app(app)
+    i18n.init_app(app)
+    app.extensions["keyring"] = load_keyring(app.config["SIGNING_KEY_DIR"], os.environ)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Attach each feature's blueprint and the shared error handlers."""
+    from app import auth, errors, site
+
+    auth.init_app(app)
+    app.register_blueprint(site.bp)
+    errors.init_app(app)
+
+
+def register_cli(app: Flask) -> None:
+    """Add the flask commands of DESIGN §10."""
+    from app import cli
+
+    cli.init_app(app)

@@ -1,0 +1,67 @@
+"""Signing in, with throttling shared by every process through the database."""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+
+from app.database import begin_write
+from app.extensions import db
+from app.models import LoginThrottle, User, utcnow
+
+
+class LoginThrottled(Exception):
+    """Too many failures: the account or the address must wait until `until`."""
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__("login throttled")
+        self.until = until
+
+
+def throttle_keys(username: str, address: str | None, secret: str) -> list[str]:
+    """Throttle keys for the account and for the (hashed, never stored plain) address."""
+    keys = ["user:" + username.strip().lower()[:64]]
+    if address:
+        digest = hashlib.sha256((secret + address).encode()).hexdigest()[:32]
+        keys.append("addr:" + digest)
+    return keys
+
+
+def authenticate(username: str, password: str, address: str | None, *, secret: str,
+                 max_failures: int, lock_seconds: int) -> User | None:
+    """The active account these credentials open, or None; raises LoginThrottled."""
+    begin_write()
+    now = utcnow()
+    keys = throttle_keys(username, address, secret)
+    rows = _throttle_rows(keys)
+    locked = [r.locked_until for r in rows.values() if r.locked_until and r.locked_until > now]
+    if locked:
+        db.session.commit()
+        raise LoginThrottled(max(locked))
+    user = db.session.scalar(sa.select(User).where(User.username == username.strip()))
+    if user is not None and user.active and user.check_password(password):
+        rows[keys[0]].failures = 0
+        rows[keys[0]].locked_until = None
+        user.last_login_at = now
+        db.session.commit()
+        return user
+    for row in rows.values():
+        row.failures += 1
+        row.updated_at = now
+        if row.failures >= max_failures:
+            row.failures = 0
+            row.locked_until = now + timedelta(seconds=lock_seconds)
+    db.session.commit()
+    return None
+
+
+def _throttle_rows(keys: list[str]) -> dict[str, LoginThrottle]:
+    rows = {}
+    for key in keys:
+        row = db.session.get(LoginThrottle, key, with_for_update=True)
+        if row is None:
+            row = LoginThrottle(key=key, failures=0, updated_at=datetime.now(timezone.utc))
+            db.session.add(row)
+        rows[key] = row
+    return rows

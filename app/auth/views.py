@@ -1,0 +1,64 @@
+"""Login and logout."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from app.auth import public, roles
+from app.auth.forms import LoginForm
+from app.auth.service import LoginThrottled, authenticate
+from app.models import ROLES
+
+bp = Blueprint("auth", __name__)
+
+
+def safe_next(target: str | None) -> str:
+    """A redirect target on this site only: a local path, never another host."""
+    if not target:
+        return url_for("site.index")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
+            or "\\" in target:
+        return url_for("site.index")
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    """Show the login form and sign a staff member in."""
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = authenticate(form.username.data, form.password.data, request.remote_addr,
+                                secret=current_app.config["SECRET_KEY"],
+                                max_failures=current_app.config["LOGIN_MAX_FAILURES"],
+                                lock_seconds=current_app.config["LOGIN_LOCK_SECONDS"])
+        except LoginThrottled as exc:
+            flash(_("Too many failed attempts. Try again after %(time)s.",
+                    time=format_datetime(exc.until, "short")), "error")
+            return render_template("auth/login.html", form=form), 429
+        if user is not None:
+            login_user(user)
+            return redirect(safe_next(request.args.get("next")))
+        flash(_("Wrong username or password."), "error")
+        status = 401
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+@roles(*ROLES)
+def logout():
+    """Sign out and return to the login page."""
+    logout_user()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("auth.login"))

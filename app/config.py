@@ -1,0 +1,61 @@
+"""Configuration: defaults in code, secrets only from the environment or instance/."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+LANGUAGES = ("fi", "sv", "en")
+
+
+class ConfigError(RuntimeError):
+    """The environment does not give what a production instance needs."""
+
+
+def database_url(environ: dict[str, str], instance_path: str) -> str:
+    """The SQLAlchemy URL: DATABASE_URL, or SQLite in the instance folder."""
+    url = environ.get("DATABASE_URL")
+    if not url:
+        return "sqlite:///" + str(Path(instance_path) / "kaikukortti.db")
+    # Hosting platforms hand out postgres:// URLs; psycopg 3 is the driver we ship.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def secret_key(environ: dict[str, str], instance_path: str, env_name: str) -> str:
+    """SECRET_KEY from the environment; generated into instance/ only outside production."""
+    key = environ.get("SECRET_KEY")
+    if key:
+        return key
+    if env_name == "production":
+        raise ConfigError("SECRET_KEY must be set in the environment (KAIKU_ENV=production)")
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def from_environment(instance_path: str, environ: dict[str, str] | None = None) -> dict:
+    """Build the configuration mapping for one app instance."""
+    environ = dict(os.environ if environ is None else environ)
+    env_name = environ.get("KAIKU_ENV", "production")
+    return {
+        "KAIKU_ENV": env_name,
+        "SECRET_KEY": secret_key(environ, instance_path, env_name),
+        "SQLALCHEMY_DATABASE_URI": database_url(environ, instance_path),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SIGNING_KEY_DIR": environ.get("SIGNING_KEY_DIR", str(Path(instance_path) / "signing-keys")),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": environ.get("KAIKU_HTTPS") == "1",
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "BABEL_DEFAULT_LOCALE": "fi",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Helsinki",
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_LOCK_SECONDS": 300,
+    }

@@ -1,0 +1,65 @@
+"""Engine settings that the models cannot express: SQLite pragmas and write locks."""
+from __future__ import annotations
+
+import sqlite3
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from app.extensions import db
+
+_configured = False
+
+
+def configure_engines() -> None:
+    """Install the SQLite connection hooks once per process."""
+    global _configured
+    if _configured:
+        return
+    sa.event.listen(Engine, "connect", _on_connect)
+    sa.event.listen(Engine, "begin", _on_begin)
+    _configured = True
+
+
+def _on_connect(dbapi_connection, _record) -> None:
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    # We issue BEGIN ourselves (below) so that a writer can ask for BEGIN IMMEDIATE.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _on_begin(conn) -> None:
+    if conn.dialect.name != "sqlite":
+        return
+    mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def begin_write() -> None:
+    """Start the session's transaction as a writer.
+
+    On SQLite this takes the database write lock up front (BEGIN IMMEDIATE), so a
+    read-then-write transaction cannot lose a race; on PostgreSQL the caller locks rows.
+    Must be the first statement of the transaction.
+    """
+    db.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
+def is_sqlite() -> bool:
+    """Whether the bound database is SQLite."""
+    return db.engine.dialect.name == "sqlite"
+
+
+def render_item(type_: str, obj, autogen_context) -> str | bool:
+    """Write our UTC column type into migrations as the plain type it stores."""
+    from app.models import UTCDateTime
+
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False

@@ -1,0 +1,348 @@
+"""The tables of DESIGN §3. The register is anonymous: no names, identity codes or contacts."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.extensions import db
+
+ROLES = ("admin", "coordinator", "issuer", "boxoffice")
+SITE_KINDS = ("social_services", "youth_work", "health", "ngo", "other")
+VENUE_CATEGORIES = ("culture", "education", "science", "sports")
+ART_FORMS = ("theatre", "music", "museum", "dance", "cinema", "library", "visual_arts",
+             "festival", "course", "sports", "other")
+EVENT_KINDS = ("event", "course")
+CARD_KINDS = ("personal", "community")
+CARD_STATUSES = ("unissued", "active", "deactivated", "lost", "replaced")
+GENDERS = ("female", "male", "other")
+LIFE_SITUATIONS = ("employed", "unemployed", "student", "pensioner", "family_leave",
+                   "rehabilitation", "other")
+VALIDITY_MODES = ("months", "calendar_year")
+PERIODS = ("month", "year")
+VISIT_SOURCES = ("camera", "barcode", "manual", "offline")
+VISIT_STATUSES = ("ok", "annulled")
+SCAN_ACTIONS = ("check", "redeem")
+
+
+def utcnow() -> datetime:
+    """The current time, aware, in UTC (a function, so each row gets its own)."""
+    return datetime.now(timezone.utc)
+
+
+def one_of(column: str, values: tuple[str, ...]) -> sa.CheckConstraint:
+    """A CHECK constraint that keeps a text column within a fixed vocabulary."""
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return sa.CheckConstraint(f"{column} IN ({quoted})", name=f"{column}_allowed")
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """An aware datetime stored as UTC; SQLite hands back naive values, we make them aware."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
+
+
+Stamp = UTCDateTime()
+
+
+class Region(db.Model):
+    """A municipality or welfare area that runs Kaikukortti, with its rules (DESIGN §4)."""
+
+    __tablename__ = "regions"
+    __table_args__ = (
+        one_of("validity", VALIDITY_MODES),
+        one_of("period", PERIODS),
+        sa.CheckConstraint("validity_months BETWEEN 1 AND 60", name="validity_months_range"),
+        sa.CheckConstraint("min_age BETWEEN 0 AND 120", name="min_age_range"),
+        sa.CheckConstraint("child_max_age BETWEEN 0 AND 17", name="child_max_age_range"),
+        sa.CheckConstraint("period_limit IS NULL OR period_limit >= 1", name="period_limit_positive"),
+        sa.CheckConstraint("community_group_size BETWEEN 1 AND 100", name="group_size_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    name_fi: Mapped[str] = mapped_column(sa.String(120))
+    name_sv: Mapped[str] = mapped_column(sa.String(120))
+    name_en: Mapped[str] = mapped_column(sa.String(120))
+    national_network: Mapped[bool] = mapped_column(default=True)
+    validity: Mapped[str] = mapped_column(sa.String(16), default="months")
+    validity_months: Mapped[int] = mapped_column(default=12)
+    min_age: Mapped[int] = mapped_column(default=16)
+    child_max_age: Mapped[int] = mapped_column(default=17)
+    period_limit: Mapped[int | None]
+    period: Mapped[str] = mapped_column(sa.String(8), default="month")
+    community_group_size: Mapped[int] = mapped_column(default=10)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    def name(self, locale: str) -> str:
+        """The region's name in the given language, Finnish when there is none."""
+        return getattr(self, f"name_{locale}", None) or self.name_fi
+
+
+class Municipality(db.Model):
+    """A municipality; cards name their holder's home municipality."""
+
+    __tablename__ = "municipalities"
+    __table_args__ = (sa.UniqueConstraint("region_id", "name", name="uq_municipalities_region_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    region: Mapped[Region] = relationship()
+
+
+class IssuingSite(db.Model):
+    """A service that hands cards out: a social office, youth work, an NGO…"""
+
+    __tablename__ = "issuing_sites"
+    __table_args__ = (one_of("kind", SITE_KINDS),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(160))
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    region: Mapped[Region] = relationship()
+
+
+class Venue(db.Model):
+    """A place that admits card holders: a theatre, museum, course centre, sports hall…"""
+
+    __tablename__ = "venues"
+    __table_args__ = (
+        one_of("category", VENUE_CATEGORIES),
+        one_of("art_form", ART_FORMS),
+        sa.CheckConstraint("default_quota IS NULL OR default_quota >= 0", name="default_quota_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(160))
+    category: Mapped[str] = mapped_column(sa.String(16))
+    art_form: Mapped[str] = mapped_column(sa.String(16))
+    active: Mapped[bool] = mapped_column(default=True)
+    default_quota: Mapped[int | None]
+
+    region: Mapped[Region] = relationship()
+
+
+class Event(db.Model):
+    """One performance or course at a venue, with an optional Kaikukortti quota in persons."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        one_of("kind", EVENT_KINDS),
+        sa.CheckConstraint("quota IS NULL OR quota >= 0", name="quota_positive"),
+        sa.Index("ix_events_venue_starts", "venue_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    venue_id: Mapped[int] = mapped_column(sa.ForeignKey("venues.id"))
+    title: Mapped[str] = mapped_column(sa.String(200))
+    starts_at: Mapped[datetime] = mapped_column(Stamp)
+    kind: Mapped[str] = mapped_column(sa.String(8), default="event")
+    quota: Mapped[int | None]
+    active: Mapped[bool] = mapped_column(default=True)
+
+    venue: Mapped[Venue] = relationship()
+
+
+user_venues = sa.Table(
+    "user_venues",
+    db.metadata,
+    sa.Column("user_id", sa.ForeignKey("users.id"), primary_key=True),
+    sa.Column("venue_id", sa.ForeignKey("venues.id"), primary_key=True),
+)
+
+
+class User(UserMixin, db.Model):
+    """A staff account: belongs to a region, an issuing site, or one or more venues."""
+
+    __tablename__ = "users"
+    __table_args__ = (one_of("role", ROLES),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    role: Mapped[str] = mapped_column(sa.String(16))
+    region_id: Mapped[int | None] = mapped_column(sa.ForeignKey("regions.id"), index=True)
+    issuing_site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("issuing_sites.id"))
+    active: Mapped[bool] = mapped_column(default=True)
+    locale: Mapped[str | None] = mapped_column(sa.String(5))
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(Stamp)
+
+    region: Mapped[Region | None] = relationship()
+    issuing_site: Mapped[IssuingSite | None] = relationship()
+    venues: Mapped[list[Venue]] = relationship(secondary=user_venues)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
+        return self.active
+
+    def set_password(self, password: str) -> None:
+        """Store a salted hash of the password, never the password."""
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        """Whether the password matches the stored hash."""
+        return check_password_hash(self.password_hash, password)
+
+
+class LoginThrottle(db.Model):
+    """Failed logins per account or per (hashed) address, shared by every process."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(Stamp)
+    updated_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+
+
+class Card(db.Model):
+    """A Kaikukortti: a number and what the rules need, nothing that names the holder."""
+
+    __tablename__ = "cards"
+    __table_args__ = (
+        one_of("kind", CARD_KINDS),
+        one_of("status", CARD_STATUSES),
+        sa.CheckConstraint("gender IS NULL OR gender IN ('female', 'male', 'other')",
+                           name="gender_allowed"),
+        sa.CheckConstraint("children BETWEEN 0 AND 20", name="children_range"),
+        sa.CheckConstraint("birth_year IS NULL OR birth_year BETWEEN 1900 AND 2100",
+                           name="birth_year_range"),
+        sa.CheckConstraint("status = 'unissued' OR valid_until IS NOT NULL",
+                           name="issued_card_has_validity"),
+        sa.Index("ix_cards_region_status", "region_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(sa.String(10), unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(10), default="personal")
+    status: Mapped[str] = mapped_column(sa.String(12), default="unissued")
+    status_reason: Mapped[str | None] = mapped_column(sa.String(32))
+    region_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"))
+    municipality_id: Mapped[int | None] = mapped_column(sa.ForeignKey("municipalities.id"))
+    postcode: Mapped[str | None] = mapped_column(sa.String(5))
+    birth_year: Mapped[int | None]
+    children: Mapped[int] = mapped_column(default=0)
+    gender: Mapped[str | None] = mapped_column(sa.String(8))
+    life_situation: Mapped[str | None] = mapped_column(sa.String(16))
+    issued_at: Mapped[datetime | None] = mapped_column(Stamp)
+    valid_until: Mapped[date | None] = mapped_column(sa.Date)
+    replaced_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cards.id"))
+    issuing_site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("issuing_sites.id"), index=True)
+    issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    link_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+
+    region: Mapped[Region] = relationship()
+    municipality: Mapped[Municipality | None] = relationship()
+    issuing_site: Mapped[IssuingSite | None] = relationship()
+    replaced_by: Mapped[Card | None] = relationship(remote_side=[id])
+
+
+class Visit(db.Model):
+    """One recorded use of a card at a venue (optionally for an event)."""
+
+    __tablename__ = "visits"
+    __table_args__ = (
+        one_of("source", VISIT_SOURCES),
+        one_of("status", VISIT_STATUSES),
+        sa.CheckConstraint("adults BETWEEN 0 AND 1", name="adults_range"),
+        sa.CheckConstraint("children BETWEEN 0 AND 100", name="children_range"),
+        sa.CheckConstraint("assistants BETWEEN 0 AND 1", name="assistants_range"),
+        sa.CheckConstraint("adults + children + assistants >= 1", name="at_least_one_person"),
+        sa.Index("ix_visits_card_occurred", "card_id", "occurred_at"),
+        sa.Index("ix_visits_event_status", "event_id", "status"),
+        sa.Index("ix_visits_venue_occurred", "venue_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    card_id: Mapped[int] = mapped_column(sa.ForeignKey("cards.id"))
+    venue_id: Mapped[int] = mapped_column(sa.ForeignKey("venues.id"))
+    event_id: Mapped[int | None] = mapped_column(sa.ForeignKey("events.id"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    adults: Mapped[int] = mapped_column(default=1)
+    children: Mapped[int] = mapped_column(default=0)
+    assistants: Mapped[int] = mapped_column(default=0)
+    category: Mapped[str] = mapped_column(sa.String(16))
+    occurred_at: Mapped[datetime] = mapped_column(Stamp)
+    recorded_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    nonce: Mapped[str] = mapped_column(sa.String(36), unique=True)
+    source: Mapped[str] = mapped_column(sa.String(8))
+    status: Mapped[str] = mapped_column(sa.String(8), default="ok")
+    annulled_at: Mapped[datetime | None] = mapped_column(Stamp)
+    annulled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    annul_reason: Mapped[str | None] = mapped_column(sa.String(32))
+
+    card: Mapped[Card] = relationship()
+    venue: Mapped[Venue] = relationship()
+    event: Mapped[Event | None] = relationship()
+
+    @property
+    def persons(self) -> int:
+        """Everyone this visit admitted."""
+        return self.adults + self.children + self.assistants
+
+
+class ScanAttempt(db.Model):
+    """Every check or redeem at the door, refused ones too: the door's audit trail."""
+
+    __tablename__ = "scan_attempts"
+    __table_args__ = (
+        one_of("action", SCAN_ACTIONS),
+        sa.CheckConstraint("card_number IS NOT NULL OR code_hash IS NOT NULL",
+                           name="names_card_or_code"),
+        sa.Index("ix_scan_attempts_venue_at", "venue_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action: Mapped[str] = mapped_column(sa.String(8))
+    card_number: Mapped[str | None] = mapped_column(sa.String(10), index=True)
+    code_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    venue_id: Mapped[int] = mapped_column(sa.ForeignKey("venues.id"))
+    event_id: Mapped[int | None] = mapped_column(sa.ForeignKey("events.id"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    reason: Mapped[str] = mapped_column(sa.String(32))
+    # A redeem's client nonce: a repeated nonce is answered from here, not decided again.
+    nonce: Mapped[str | None] = mapped_column(sa.String(36), unique=True)
+    visit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("visits.id"))
+
+
+class AuditEvent(db.Model):
+    """Who changed what and when. Details hold codes and ids only, never free text."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (sa.Index("ix_audit_object", "object_type", "object_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    region_id: Mapped[int | None] = mapped_column(sa.ForeignKey("regions.id"), index=True)
+    action: Mapped[str] = mapped_column(sa.String(40))
+    object_type: Mapped[str] = mapped_column(sa.String(24))
+    object_id: Mapped[int | None]
+    at: Mapped[datetime] = mapped_column(Stamp, default=utcnow, index=True)
+    details: Mapped[dict] = mapped_column(sa.JSON, default=dict)

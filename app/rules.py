@@ -1,0 +1,330 @@
+"""The verdict at the door (DESIGN §4): pure, no Flask, no database, no I/O.
+
+`decide` first rejects a malformed request with `InvalidTickets`, then answers
+`unknown_card` when there is no card, and otherwise reports the first refusal in
+this fixed order:
+
+ 1. venue_inactive            the venue is switched off; nothing can pass there
+ 2. not_issued                a pre-printed blank that was never registered
+ 3. deactivated, lost, replaced
+                              the card's status (replaced names the new card)
+ 4. expired                   the local date of `now` is after valid_until
+ 5. wrong_region              not the same region, and not both in the national network
+ 6. already_used              an ok visit for this event; without an event, any ok visit
+                              at this venue on the same local day
+ 7. period_limit              ok visits in the current local period >= the limit of
+                              the card's region
+ 8. no_children_for_courses   child tickets on a course (personal cards)
+ 9. too_many_children         more children, or an assistant, than the card allows
+10. event_full                the event's quota, counted in persons, would be exceeded
+
+The order goes from facts about the place and the card, which no other request
+could change, to facts about this request, which staff can fix by asking for fewer
+tickets; the staff thus always see the reason that matters most.
+
+Every verdict for a known card carries what the card allows and the card's ok uses
+so far in the current period, so the UI can show them even on a refusal.
+
+A community card admits its worker (the adult) and up to `community_group_size`
+group members, who are recorded as "children" tickets; it has no assistant. An
+assistant asked for on a community card is refused as `too_many_children`, the
+code for "more companions than the card admits", since it is a request a user
+can fix, not a malformed one.
+
+"Today", "this month" and "this year" are local dates in Finland (`TZ`), whatever
+the offset of the datetimes passed in; a naive datetime is a programming error.
+`bad_signature` is decided by the code parser before `decide` is called.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+REASONS: tuple[str, ...] = (
+    "ok",
+    "unknown_card",
+    "bad_signature",
+    "not_issued",
+    "deactivated",
+    "lost",
+    "replaced",
+    "expired",
+    "wrong_region",
+    "already_used",
+    "event_full",
+    "too_many_children",
+    "no_children_for_courses",
+    "period_limit",
+    "venue_inactive",
+)
+
+TZ = ZoneInfo("Europe/Helsinki")
+
+_STATUS_REASONS: dict[str, str | None] = {
+    "unissued": "not_issued",
+    "active": None,
+    "deactivated": "deactivated",
+    "lost": "lost",
+    "replaced": "replaced",
+}
+
+
+def _require(value: str, choices: Sequence[str], field: str) -> None:
+    # Rules read these strings in comparisons; a typo must fail loudly, not pass.
+    if value not in choices:
+        raise ValueError(f"{field} must be one of {tuple(choices)}, not {value!r}")
+
+
+@dataclass(frozen=True)
+class RegionRules:
+    id: int
+    national_network: bool = False
+    validity: str = "months"  # "months" | "calendar_year"
+    validity_months: int = 12
+    min_age: int = 16
+    child_max_age: int = 17
+    period_limit: int | None = None  # max ok uses per period; None = no limit
+    period: str = "month"  # "month" | "year"
+    community_group_size: int = 10
+
+    def __post_init__(self) -> None:
+        _require(self.validity, ("months", "calendar_year"), "validity")
+        _require(self.period, ("month", "year"), "period")
+        if self.validity == "months" and self.validity_months < 1:
+            raise ValueError("validity_months must be at least 1")
+
+
+@dataclass(frozen=True)
+class CardState:
+    number: str
+    kind: str  # "personal" | "community"
+    status: str  # "unissued" | "active" | "deactivated" | "lost" | "replaced"
+    region: RegionRules
+    valid_until: date | None  # None only for unissued
+    children: int
+    replaced_by: str | None = None
+
+    def __post_init__(self) -> None:
+        _require(self.kind, ("personal", "community"), "kind")
+        _require(self.status, tuple(_STATUS_REASONS), "status")
+
+
+@dataclass(frozen=True)
+class VenueState:
+    id: int
+    active: bool
+    region: RegionRules
+
+
+@dataclass(frozen=True)
+class EventState:
+    id: int
+    kind: str  # "event" | "course"
+    quota: int | None  # Kaikukortti persons; None = unlimited
+    persons_taken: int = 0  # persons in ok visits already recorded for this event
+
+    def __post_init__(self) -> None:
+        _require(self.kind, ("event", "course"), "kind")
+
+
+@dataclass(frozen=True)
+class Tickets:
+    adults: int = 1
+    children: int = 0
+    assistants: int = 0
+
+    @property
+    def persons(self) -> int:
+        """Return how many people these tickets admit."""
+        return self.adults + self.children + self.assistants
+
+
+@dataclass(frozen=True)
+class PriorVisit:
+    """An earlier ok visit of this card."""
+
+    venue_id: int
+    event_id: int | None
+    occurred_at: datetime  # aware
+
+
+@dataclass(frozen=True)
+class Allowed:
+    adults: int
+    children: int
+    assistants: int
+
+
+@dataclass(frozen=True)
+class Verdict:
+    reason: str  # "ok" or a reason code
+    allowed: Allowed
+    uses_in_period: int = 0
+    replaced_by: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Return True when the card may be used for the requested tickets."""
+        return self.reason == "ok"
+
+
+class InvalidTickets(ValueError):
+    """The request itself is malformed, whatever the card."""
+
+
+def decide(
+    card: CardState | None,
+    venue: VenueState,
+    event: EventState | None,
+    tickets: Tickets,
+    history: Sequence[PriorVisit],
+    now: datetime,
+) -> Verdict:
+    """Return the verdict on `card` for `tickets` at `venue` (and `event`) at `now`."""
+    _check_tickets(tickets)
+    if card is None:
+        return Verdict("unknown_card", Allowed(0, 0, 0))
+    allowed = allowed_for(card, event)
+    today = local_date(now)
+    uses = sum(
+        _same_period(card.region, local_date(v.occurred_at), today) for v in history
+    )
+    reason = (
+        _card_refusal(card, venue, today)
+        or _history_refusal(card, venue, event, history, today, uses)
+        or _request_refusal(card, event, tickets, allowed)
+        or "ok"
+    )
+    replaced_by = card.replaced_by if reason == "replaced" else None
+    return Verdict(reason, allowed, uses, replaced_by)
+
+
+def allowed_for(card: CardState, event: EventState | None) -> Allowed:
+    """Return the most tickets of each kind the card admits, here for `event`."""
+    if card.kind == "community":
+        return Allowed(
+            adults=1, children=card.region.community_group_size, assistants=0
+        )
+    on_course = event is not None and event.kind == "course"
+    return Allowed(adults=1, children=0 if on_course else card.children, assistants=1)
+
+
+def history_since(region: RegionRules, now: datetime) -> datetime:
+    """Return the earliest occurred_at of the visits `decide` needs (Helsinki)."""
+    # The period always contains today, so its start also covers the same-day
+    # check. Visits for the chosen event must be loaded whatever their date.
+    today = local_date(now)
+    month = today.month if region.period == "month" else 1
+    return datetime(today.year, month, 1, tzinfo=TZ)
+
+
+def valid_until_for(issued_on: date, region: RegionRules) -> date:
+    """Return the last valid day of a card issued (or renewed) on `issued_on`."""
+    if region.validity == "calendar_year":
+        return date(issued_on.year, 12, 31)
+    # N months from the issue day, the issue day counting as the first: 15 Mar to
+    # 14 Mar. When the target month lacks the issue day (29 Feb, 31 Jan), the
+    # anniversary is the 1st of the next month, so the card runs to month end.
+    months = issued_on.year * 12 + issued_on.month - 1 + region.validity_months
+    year, month = divmod(months, 12)
+    last_day = calendar.monthrange(year, month + 1)[1]
+    if issued_on.day > last_day:
+        return date(year, month + 1, last_day)
+    return date(year, month + 1, issued_on.day) - timedelta(days=1)
+
+
+def min_birth_year_ok(birth_year: int, today: date, region: RegionRules) -> bool:
+    """Return True when someone born in `birth_year` is old enough for a card."""
+    # Only the birth year is stored (DESIGN §3), so age counts by calendar year.
+    return birth_year <= today.year - region.min_age
+
+
+def local_date(moment: datetime) -> date:
+    """Return the Finnish calendar date of an aware datetime."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("an aware datetime is required")
+    return moment.astimezone(TZ).date()
+
+
+def _check_tickets(tickets: Tickets) -> None:
+    if tickets.adults not in (0, 1):
+        raise InvalidTickets("adults must be 0 or 1")
+    if tickets.assistants not in (0, 1):
+        raise InvalidTickets("assistants must be 0 or 1")
+    if tickets.children < 0:
+        raise InvalidTickets("children must not be negative")
+    if tickets.persons < 1:
+        raise InvalidTickets("at least one person is required")
+
+
+def _same_period(region: RegionRules, day: date, today: date) -> bool:
+    if region.period == "year":
+        return day.year == today.year
+    return (day.year, day.month) == (today.year, today.month)
+
+
+def _accepts(venue_region: RegionRules, card_region: RegionRules) -> bool:
+    if venue_region.id == card_region.id:
+        return True
+    return venue_region.national_network and card_region.national_network
+
+
+def _card_refusal(card: CardState, venue: VenueState, today: date) -> str | None:
+    if not venue.active:
+        return "venue_inactive"
+    status_reason = _STATUS_REASONS[card.status]
+    if status_reason is not None:
+        return status_reason
+    # An active card without an end date breaks an invariant: refuse, never admit.
+    if card.valid_until is None or today > card.valid_until:
+        return "expired"
+    if not _accepts(venue.region, card.region):
+        return "wrong_region"
+    return None
+
+
+def _history_refusal(
+    card: CardState,
+    venue: VenueState,
+    event: EventState | None,
+    history: Sequence[PriorVisit],
+    today: date,
+    uses: int,
+) -> str | None:
+    if event is not None:
+        used = any(v.event_id == event.id for v in history)
+    else:
+        # Any visit here today counts, with or without an event, so that
+        # forgetting to pick the event cannot admit the same card twice.
+        used = any(
+            v.venue_id == venue.id and local_date(v.occurred_at) == today
+            for v in history
+        )
+    if used:
+        return "already_used"
+    limit = card.region.period_limit
+    if limit is not None and uses >= limit:
+        return "period_limit"
+    return None
+
+
+def _request_refusal(
+    card: CardState, event: EventState | None, tickets: Tickets, allowed: Allowed
+) -> str | None:
+    on_course = event is not None and event.kind == "course"
+    if card.kind == "personal" and on_course and tickets.children > 0:
+        return "no_children_for_courses"
+    if tickets.children > allowed.children or tickets.assistants > allowed.assistants:
+        return "too_many_children"
+    over_quota = (
+        event is not None
+        and event.quota is not None
+        and event.persons_taken + tickets.persons > event.quota
+    )
+    if over_quota:
+        return "event_full"
+    return None

@@ -1,0 +1,1 @@
+"""The box office: the door service now, the scanner PWA and its JSON API later."""

@@ -1,0 +1,235 @@
+"""The door: check and redeem a scanned code. Each call is one transaction (DESIGN §4, §6).
+
+Modelled on pretix's check-in: lock the rows that guard the decision, decide with the one
+rule function, store every attempt, and answer a repeated client nonce from what was stored.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from app import rules
+from app.cardcodes import CodeError, parse_code, raw_code_hash
+from app.database import begin_write
+from app.extensions import db
+from app.keys import keyring
+from app.models import VISIT_SOURCES, Card, Event, Region, ScanAttempt, User, Venue, Visit, utcnow
+
+NO_TICKETS = rules.Allowed(adults=0, children=0, assistants=0)
+
+
+class DoorError(Exception):
+    """The request itself is wrong (not a verdict on a card): a code and an HTTP status."""
+
+    def __init__(self, code: str, status: int = 400) -> None:
+        super().__init__(code)
+        self.code = code
+        self.status = status
+
+
+@dataclass(frozen=True)
+class DoorRequest:
+    """What the scanner sends: the raw code, where, and for redeem the tickets and nonce."""
+
+    code: str
+    venue_id: int
+    event_id: int | None = None
+    tickets: rules.Tickets = field(default_factory=rules.Tickets)
+    nonce: str | None = None
+    occurred_at: datetime | None = None
+    source: str = "manual"
+
+
+@dataclass(frozen=True)
+class DoorResult:
+    """The answer at the door."""
+
+    reason: str
+    card: Card | None = None
+    allowed: rules.Allowed = NO_TICKETS
+    uses_in_period: int = 0
+    replaced_by: str | None = None
+    visit_id: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the card is good for the request."""
+        return self.reason == "ok"
+
+
+def region_rules(region: Region) -> rules.RegionRules:
+    """The rule function's view of a region."""
+    return rules.RegionRules(
+        id=region.id, national_network=region.national_network, validity=region.validity,
+        validity_months=region.validity_months, min_age=region.min_age,
+        child_max_age=region.child_max_age, period_limit=region.period_limit,
+        period=region.period, community_group_size=region.community_group_size)
+
+
+def card_state(card: Card) -> rules.CardState:
+    """The rule function's view of a card."""
+    return rules.CardState(
+        number=card.number, kind=card.kind, status=card.status,
+        region=region_rules(card.region), valid_until=card.valid_until,
+        children=card.children,
+        replaced_by=card.replaced_by.number if card.replaced_by is not None else None)
+
+
+def may_scan(user: User, venue: Venue) -> bool:
+    """Whether this account may check and record cards at this venue."""
+    if user.role == "admin":
+        return True
+    if user.role == "coordinator":
+        return venue.region_id == user.region_id
+    if user.role == "boxoffice":
+        return any(v.id == venue.id for v in user.venues)
+    return False
+
+
+def check(user: User, req: DoorRequest, now: datetime | None = None) -> DoorResult:
+    """Decide whether the code admits the requested tickets; records the attempt only."""
+    now = now or utcnow()
+    begin_write()
+    venue, event = _load_place(user, req, lock=False)
+    result = _decide(req, venue, event, now, lock=False)
+    _store_attempt("check", user, req, result, None)
+    db.session.commit()
+    return result
+
+
+def redeem(user: User, req: DoorRequest, now: datetime | None = None) -> DoorResult:
+    """Decide and, when ok, record the visit; a repeated nonce gets the first answer again."""
+    _validate_redeem(req)
+    now = now or utcnow()
+    begin_write()
+    earlier = _attempt_for_nonce(user, req.nonce)
+    if earlier is not None:
+        db.session.commit()
+        return earlier
+    venue, event = _load_place(user, req, lock=True)
+    result = _decide(req, venue, event, now, lock=True)
+    visit = _record_visit(user, req, result, venue, event, now) if result.ok else None
+    _store_attempt("redeem", user, req, result, visit)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Two requests with one nonce raced past the lookup; the first one's answer stands.
+        db.session.rollback()
+        earlier = _attempt_for_nonce(user, req.nonce)
+        if earlier is None:
+            raise
+        return earlier
+    return DoorResult(result.reason, result.card, result.allowed, result.uses_in_period,
+                      result.replaced_by, visit.id if visit else None)
+
+
+def _validate_redeem(req: DoorRequest) -> None:
+    try:
+        uuid.UUID(req.nonce or "")
+    except ValueError:
+        raise DoorError("invalid_nonce") from None
+    if req.source not in VISIT_SOURCES:
+        raise DoorError("invalid_source")
+    if req.occurred_at is not None and req.occurred_at.tzinfo is None:
+        raise DoorError("invalid_occurred_at")
+
+
+def _load_place(user: User, req: DoorRequest, lock: bool) -> tuple[Venue, Event | None]:
+    venue = db.session.get(Venue, req.venue_id)
+    if venue is None:
+        raise DoorError("unknown_venue", 404)
+    if not may_scan(user, venue):
+        raise DoorError("venue_not_allowed", 403)
+    if req.event_id is None:
+        return venue, None
+    query = sa.select(Event).where(Event.id == req.event_id)
+    event = db.session.scalar(query.with_for_update() if lock else query)
+    if event is None or event.venue_id != venue.id:
+        raise DoorError("unknown_event", 404)
+    return venue, event
+
+
+def _decide(req: DoorRequest, venue: Venue, event: Event | None, now: datetime,
+            lock: bool) -> DoorResult:
+    try:
+        parsed = parse_code(req.code, keyring().public_keys())
+    except CodeError as exc:
+        return DoorResult(exc.reason)
+    query = sa.select(Card).where(Card.number == parsed.number)
+    card = db.session.scalar(query.with_for_update() if lock else query)
+    if card is None:
+        return DoorResult("unknown_card")
+    state = card_state(card)
+    try:
+        verdict = rules.decide(
+            state, rules.VenueState(id=venue.id, active=venue.active,
+                                    region=region_rules(venue.region)),
+            _event_state(event), req.tickets, _history(card, event, state.region, now), now)
+    except rules.InvalidTickets:
+        raise DoorError("invalid_tickets") from None
+    return DoorResult(verdict.reason, card, verdict.allowed, verdict.uses_in_period,
+                      verdict.replaced_by)
+
+
+def _event_state(event: Event | None) -> rules.EventState | None:
+    if event is None:
+        return None
+    taken = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Visit.adults + Visit.children + Visit.assistants), 0))
+        .where(Visit.event_id == event.id, Visit.status == "ok"))
+    return rules.EventState(id=event.id, kind=event.kind, quota=event.quota,
+                            persons_taken=int(taken))
+
+
+def _history(card: Card, event: Event | None, region: rules.RegionRules,
+             now: datetime) -> list[rules.PriorVisit]:
+    since = rules.history_since(region, now)
+    window = Visit.occurred_at >= since
+    if event is not None:
+        window = sa.or_(window, Visit.event_id == event.id)
+    rows = db.session.execute(
+        sa.select(Visit.venue_id, Visit.event_id, Visit.occurred_at)
+        .where(Visit.card_id == card.id, Visit.status == "ok", window))
+    return [rules.PriorVisit(venue_id=v, event_id=e, occurred_at=at) for v, e, at in rows]
+
+
+def _record_visit(user: User, req: DoorRequest, result: DoorResult, venue: Venue,
+                  event: Event | None, now: datetime) -> Visit:
+    tickets = req.tickets
+    visit = Visit(card_id=result.card.id, venue_id=venue.id,
+                  event_id=event.id if event else None, user_id=user.id,
+                  adults=tickets.adults, children=tickets.children,
+                  assistants=tickets.assistants, category=venue.category,
+                  occurred_at=req.occurred_at or now, recorded_at=now, nonce=req.nonce,
+                  source=req.source, status="ok")
+    db.session.add(visit)
+    db.session.flush()
+    return visit
+
+
+def _store_attempt(action: str, user: User, req: DoorRequest, result: DoorResult,
+                   visit: Visit | None) -> None:
+    number = result.card.number if result.card is not None else None
+    db.session.add(ScanAttempt(
+        action=action, card_number=number,
+        code_hash=None if number else raw_code_hash(req.code),
+        venue_id=req.venue_id, event_id=req.event_id, user_id=user.id,
+        reason=result.reason, nonce=req.nonce if action == "redeem" else None,
+        visit_id=visit.id if visit else None))
+
+
+def _attempt_for_nonce(user: User, nonce: str | None) -> DoorResult | None:
+    attempt = db.session.scalar(sa.select(ScanAttempt).where(ScanAttempt.nonce == nonce))
+    if attempt is None:
+        return None
+    if attempt.user_id != user.id:
+        raise DoorError("nonce_reused", 409)
+    card = None
+    if attempt.card_number:
+        card = db.session.scalar(sa.select(Card).where(Card.number == attempt.card_number))
+    return DoorResult(attempt.reason, card, visit_id=attempt.visit_id)
+

@@ -1,0 +1,129 @@
+"""Shared fixtures: an app on SQLite (a file per test) or on a throwaway PostgreSQL cluster."""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+_instance = tempfile.mkdtemp(prefix="kaiku-instance-")
+os.environ.update(KAIKU_ENV="testing", KAIKU_INSTANCE=_instance,
+                  SECRET_KEY="tests-only-secret-key")
+os.environ.pop("DATABASE_URL", None)
+os.environ.pop("CARD_SIGNING_KEYS", None)
+
+from app import create_app  # noqa: E402
+from app.extensions import db  # noqa: E402
+from tests.support import factories  # noqa: E402
+
+ON_POSTGRES = os.environ.get("KAIKU_TEST_DB") == "postgresql"
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """The URL of a PostgreSQL cluster started for this run, or None on SQLite runs."""
+    if not ON_POSTGRES:
+        yield None
+        return
+    from tests.support import pgcluster
+
+    cluster = pgcluster.start(os.environ.get("KAIKU_PG_BIN", "/usr/lib/postgresql/15/bin"))
+    try:
+        yield cluster.url
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def database_url(postgres_url, tmp_path):
+    """Where this test's database lives."""
+    return postgres_url or f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    """An application with an empty schema built from the models."""
+    app = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SIGNING_KEY_DIR": str(tmp_path / "keys"),
+        "LOGIN_LOCK_SECONDS": 60,
+    })
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        yield app
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A test client; CSRF stays on, so tests send tokens like a browser does."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner for flask commands."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def world(app):
+    """Two regions (one in the national network) with places, events and staff."""
+    return factories.World.build()
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    """Read the CSRF token from a page's meta tag, as the PWA does."""
+    html = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+
+
+class Auth:
+    """Log staff in and out through the real login form."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def login(self, username: str, password: str = factories.PASSWORD, **kwargs):
+        """Post the login form with its CSRF token."""
+        token = csrf_token(self.client)
+        return self.client.post("/login", data={"username": username, "password": password,
+                                                "csrf_token": token}, **kwargs)
+
+    def logout(self):
+        """Post the logout form."""
+        return self.client.post("/logout", data={"csrf_token": csrf_token(self.client, "/")})
+
+
+@pytest.fixture
+def auth(client) -> Auth:
+    """The login helper."""
+    return Auth(client)
+
+
+@pytest.fixture
+def today() -> date:
+    """Today in Finland."""
+    from app.rules import TZ
+    return datetime.now(TZ).date()
+
+
+@pytest.fixture
+def now() -> datetime:
+    """Now, aware."""
+    return datetime.now(timezone.utc)
+
+
+def days(n: int) -> timedelta:
+    """A readable time delta."""
+    return timedelta(days=n)
+
+
+__all__ = ["Auth", "csrf_token", "days", "sa"]
