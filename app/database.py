@@ -46,9 +46,14 @@ def begin_write() -> None:
 
     On SQLite this takes the database write lock up front (BEGIN IMMEDIATE), so a
     read-then-write transaction cannot lose a race; on PostgreSQL the caller locks rows.
-    Must be the first statement of the transaction.
+    A read-only transaction already open (e.g. the one that loaded the user) is ended first.
     """
-    db.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    session = db.session()
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("begin_write() called with unsaved changes in the session")
+    if session.in_transaction():
+        session.commit()
+    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
 def is_sqlite() -> bool:

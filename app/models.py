@@ -1,7 +1,7 @@
 """The tables of DESIGN §3. The register is anonymous: no names, identity codes or contacts."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -30,7 +30,7 @@ SCAN_ACTIONS = ("check", "redeem")
 
 def utcnow() -> datetime:
     """The current time, aware, in UTC (a function, so each row gets its own)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def one_of(column: str, values: tuple[str, ...]) -> sa.CheckConstraint:
@@ -50,12 +50,12 @@ class UTCDateTime(sa.TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
         if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
+            return value.replace(tzinfo=UTC)
         return value
 
 

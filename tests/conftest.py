@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -118,7 +118,7 @@ def today() -> date:
 @pytest.fixture
 def now() -> datetime:
     """Now, aware."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def days(n: int) -> timedelta:

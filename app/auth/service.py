@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -61,7 +61,7 @@ def _throttle_rows(keys: list[str]) -> dict[str, LoginThrottle]:
     for key in keys:
         row = db.session.get(LoginThrottle, key, with_for_update=True)
         if row is None:
-            row = LoginThrottle(key=key, failures=0, updated_at=datetime.now(timezone.utc))
+            row = LoginThrottle(key=key, failures=0, updated_at=datetime.now(UTC))
             db.session.add(row)
         rows[key] = row
     return rows

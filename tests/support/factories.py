@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+
+from werkzeug.security import generate_password_hash
 
 from app.cards.service import unused_number
 from app.extensions import db
@@ -10,6 +13,12 @@ from app.models import Card, Event, IssuingSite, Municipality, Region, User, Ven
 from app.rules import TZ
 
 PASSWORD = "correct horse battery"
+
+
+@cache
+def _hashed(password: str) -> str:
+    # Real (slow, salted) hashing once per password, not once per account per test.
+    return generate_password_hash(password)
 
 
 def region(code: str, national: bool = True, **rules) -> Region:
@@ -42,7 +51,7 @@ def user(username: str, role: str, region: Region | None = None, site: IssuingSi
     """A staff account."""
     obj = User(username=username, role=role, region=region, issuing_site=site,
                venues=venues or [])
-    obj.set_password(password)
+    obj.password_hash = _hashed(password)
     db.session.add(obj)
     return obj
 
@@ -54,7 +63,7 @@ def card(region: Region, status: str = "active", children: int = 0, kind: str = 
                kind=kind, issuing_site=site)
     if status != "unissued":
         obj.valid_until = valid_until or datetime.now(TZ).date() + timedelta(days=200)
-        obj.issued_at = datetime.now(timezone.utc)
+        obj.issued_at = datetime.now(UTC)
         obj.birth_year = 1980
         obj.postcode = "33100"
     db.session.add(obj)
