@@ -44,8 +44,9 @@ def database_url(postgres_url, tmp_path):
 
 
 @pytest.fixture
-def app(database_url, tmp_path):
-    """An application with an empty schema built from the models."""
+def app(database_url, tmp_path, monkeypatch):
+    """An application with its own instance folder and an empty schema built from the models."""
+    monkeypatch.setenv("KAIKU_INSTANCE", str(tmp_path / "instance"))
     app = create_app({
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": database_url,
