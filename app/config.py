@@ -6,6 +6,7 @@ import secrets
 from pathlib import Path
 
 LANGUAGES = ("fi", "sv", "en")
+GENERATED_SECRET_ENVS = ("development", "testing")
 
 
 class ConfigError(RuntimeError):
@@ -29,13 +30,19 @@ def secret_key(environ: dict[str, str], instance_path: str, env_name: str) -> st
     key = environ.get("SECRET_KEY")
     if key:
         return key
-    if env_name == "production":
-        raise ConfigError("SECRET_KEY must be set in the environment (KAIKU_ENV=production)")
+    # Any other name (a typo, "staging") is treated as production: no key made up for it.
+    if env_name not in GENERATED_SECRET_ENVS:
+        raise ConfigError(f"SECRET_KEY must be set in the environment (KAIKU_ENV={env_name!r})")
     path = Path(instance_path) / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # Created readable by the owner only from the first byte, and only once.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_hex(32))
     return path.read_text().strip()
 
 
@@ -58,4 +65,5 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         "BABEL_DEFAULT_TIMEZONE": "Europe/Helsinki",
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCK_SECONDS": 300,
+        "LOGIN_FAILURE_WINDOW_SECONDS": 900,
     }

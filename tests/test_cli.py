@@ -156,6 +156,8 @@ def test_keys_rotate_signs_new_codes_with_the_new_key_and_old_codes_still_verify
     assert verify_payload(old_payload, ring.public_keys()).number == card.number
     with restarted.app_context():
         new_payload = qr_payload(db.session.merge(card))
+        db.session.remove()
+        db.engine.dispose()  # the restarted app's own pool, closed rather than collected
     assert new_payload != old_payload
     assert verify_payload(new_payload, ring.public_keys()).number == card.number
 

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from functools import cache
 
 import sqlalchemy as sa
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.database import begin_write
 from app.extensions import db
@@ -29,24 +31,31 @@ def throttle_keys(username: str, address: str | None, secret: str) -> list[str]:
 
 
 def authenticate(username: str, password: str, address: str | None, *, secret: str,
-                 max_failures: int, lock_seconds: int) -> User | None:
-    """The active account these credentials open, or None; raises LoginThrottled."""
+                 max_failures: int, lock_seconds: int,
+                 window_seconds: int = 900) -> User | None:
+    """The active account these credentials open, or None; raises LoginThrottled.
+
+    Failures older than `window_seconds` are forgotten, so occasional typos spread over
+    days never add up to a lock.
+    """
     begin_write()
     now = utcnow()
     keys = throttle_keys(username, address, secret)
-    rows = _throttle_rows(keys)
+    rows = _throttle_rows(keys, now)
     locked = [r.locked_until for r in rows.values() if r.locked_until and r.locked_until > now]
     if locked:
         db.session.commit()
         raise LoginThrottled(max(locked))
     user = db.session.scalar(sa.select(User).where(User.username == username.strip()))
-    if user is not None and user.active and user.check_password(password):
+    if _password_matches(user, password) and user.active:
         rows[keys[0]].failures = 0
         rows[keys[0]].locked_until = None
         user.last_login_at = now
         db.session.commit()
         return user
     for row in rows.values():
+        if row.updated_at < now - timedelta(seconds=window_seconds):
+            row.failures = 0
         row.failures += 1
         row.updated_at = now
         if row.failures >= max_failures:
@@ -56,12 +65,25 @@ def authenticate(username: str, password: str, address: str | None, *, secret: s
     return None
 
 
-def _throttle_rows(keys: list[str]) -> dict[str, LoginThrottle]:
+@cache
+def _dummy_hash() -> str:
+    return generate_password_hash("not a password of anyone")
+
+
+def _password_matches(user: User | None, password: str) -> bool:
+    # Hash even for unknown accounts, so the answer time does not tell which names exist.
+    if user is None:
+        check_password_hash(_dummy_hash(), password)
+        return False
+    return user.check_password(password)
+
+
+def _throttle_rows(keys: list[str], now: datetime) -> dict[str, LoginThrottle]:
     rows = {}
     for key in keys:
         row = db.session.get(LoginThrottle, key, with_for_update=True)
         if row is None:
-            row = LoginThrottle(key=key, failures=0, updated_at=datetime.now(UTC))
+            row = LoginThrottle(key=key, failures=0, updated_at=now)
             db.session.add(row)
         rows[key] = row
     return rows

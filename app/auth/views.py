@@ -18,11 +18,13 @@ bp = Blueprint("auth", __name__)
 
 def safe_next(target: str | None) -> str:
     """A redirect target on this site only: a local path, never another host."""
-    if not target:
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return url_for("site.index")
+    # Browsers drop tabs and newlines from URLs, and a newline cannot go into a header.
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
         return url_for("site.index")
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
-            or "\\" in target:
+    if parts.scheme or parts.netloc:
         return url_for("site.index")
     return target
 
@@ -40,7 +42,8 @@ def login():
             user = authenticate(form.username.data, form.password.data, request.remote_addr,
                                 secret=current_app.config["SECRET_KEY"],
                                 max_failures=current_app.config["LOGIN_MAX_FAILURES"],
-                                lock_seconds=current_app.config["LOGIN_LOCK_SECONDS"])
+                                lock_seconds=current_app.config["LOGIN_LOCK_SECONDS"],
+                                window_seconds=current_app.config["LOGIN_FAILURE_WINDOW_SECONDS"])
         except LoginThrottled as exc:
             flash(_("Too many failed attempts. Try again after %(time)s.",
                     time=format_datetime(exc.until, "short")), "error")
