@@ -6,7 +6,7 @@ FLASK := $(VENV)/bin/flask --app app
 PG_BIN ?= $(shell ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 export KAIKU_ENV ?= development
 
-.PHONY: run test test-sqlite test-postgres install install-dev translations chromium migrate seed lint
+.PHONY: messages run test test-sqlite test-postgres install install-dev translations chromium migrate seed lint
 
 run: install translations migrate seed
 	$(PY) -m waitress --host 127.0.0.1 --port 8000 --threads 8 --call app:create_app
@@ -56,3 +56,10 @@ test-postgres:
 
 lint: install-dev
 	$(VENV)/bin/ruff check app tests bench
+
+# After changing user-facing text: extract it and merge it into the catalogues, then translate.
+messages: install-dev
+	$(VENV)/bin/pybabel extract -F app/translations/babel.cfg -k _l -k lazy_gettext --no-location \
+	  --sort-output --omit-header -o app/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i app/translations/messages.pot -d app/translations --no-wrap \
+	  --no-fuzzy-matching --omit-header --ignore-obsolete
