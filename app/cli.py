@@ -81,8 +81,11 @@ def seed_demo(as_json: bool, base_url: str) -> None:
     elif saved.exists():
         document = json.loads(saved.read_text())
         note = "the database is not empty; showing the demo data seeded earlier"
-    else:
+    elif as_json:
         raise click.ClickException("the database is not empty and holds no demo data")
+    else:
+        click.echo("the database is not empty: no demo data was added")
+        return
     if as_json:
         click.echo(json.dumps(document, ensure_ascii=False, indent=2))
         return

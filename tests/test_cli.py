@@ -133,10 +133,13 @@ def test_seed_demo_a_second_time_adds_nothing_and_prints_the_same_document(seede
     assert db.session.scalar(sa.select(sa.func.count(Venue.id))) == venues
 
 
-def test_seed_demo_refuses_a_database_that_holds_other_data(runner, world):
-    result = runner.invoke(args=["seed-demo"])
-    assert result.exit_code != 0
-    assert "not empty" in result.output
+def test_seed_demo_leaves_a_database_that_holds_other_data_alone(runner, world):
+    venues = db.session.scalar(sa.select(sa.func.count(Venue.id)))
+    plain = runner.invoke(args=["seed-demo"])
+    as_json = runner.invoke(args=["seed-demo", "--json"])
+    assert plain.exit_code == 0 and "not empty" in plain.output
+    assert as_json.exit_code != 0 and "not empty" in as_json.output
+    assert db.session.scalar(sa.select(sa.func.count(Venue.id))) == venues
 
 
 def test_keys_rotate_signs_new_codes_with_the_new_key_and_old_codes_still_verify(app, runner, world):
