@@ -63,6 +63,7 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         "WTF_CSRF_TIME_LIMIT": None,
         "BABEL_DEFAULT_LOCALE": "fi",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Helsinki",
+        "PROXY_COUNT": int(environ.get("KAIKU_PROXY_COUNT", "0")),
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCK_SECONDS": 300,
         "LOGIN_FAILURE_WINDOW_SECONDS": 900,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sqlite3
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from app.extensions import db
@@ -56,9 +57,11 @@ def begin_write() -> None:
     session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
-def is_sqlite() -> bool:
-    """Whether the bound database is SQLite."""
-    return db.engine.dialect.name == "sqlite"
+def insert_missing(model: type, rows: list[dict]) -> None:
+    """Insert rows whose primary or unique key is not taken yet; leave existing ones alone."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    db.session.execute(insert(model).values(rows).on_conflict_do_nothing())
 
 
 def render_item(type_: str, obj, autogen_context) -> str | bool:

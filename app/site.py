@@ -4,6 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, jsonify, redirect, render_template, request, session
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.auth import public, roles
 from app.auth.views import safe_next
@@ -33,6 +34,10 @@ def set_language(code: str):
 @bp.route("/healthz")
 @public
 def healthz():
-    """Liveness for load balancers: answers 200 when the database answers."""
-    db.session.execute(sa.text("SELECT 1"))
+    """Liveness for load balancers: 200 when the database answers, 503 when it does not."""
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        return jsonify(status="unavailable", reason="database_unavailable"), 503
     return jsonify(status="ok")

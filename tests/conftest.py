@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 
 _instance = tempfile.mkdtemp(prefix="kaiku-instance-")
 os.environ.update(KAIKU_ENV="testing", KAIKU_INSTANCE=_instance,
@@ -62,9 +63,22 @@ def app(database_url, tmp_path, monkeypatch):
         db.engine.dispose()
 
 
+class ServerLikeClient(FlaskClient):
+    """Each request gets its own application context, `g` and database session, as on a server.
+
+    Without this, requests would share the test's pushed context: Flask-Login's cached user
+    and Flask-Babel's cached language would outlive a request, and so would session state.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app):
     """A test client; CSRF stays on, so tests send tokens like a browser does."""
+    app.test_client_class = ServerLikeClient
     return app.test_client()
 
 

@@ -8,7 +8,7 @@ from functools import cache
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.database import begin_write
+from app.database import begin_write, insert_missing
 from app.extensions import db
 from app.models import LoginThrottle, User, utcnow
 
@@ -79,11 +79,8 @@ def _password_matches(user: User | None, password: str) -> bool:
 
 
 def _throttle_rows(keys: list[str], now: datetime) -> dict[str, LoginThrottle]:
-    rows = {}
-    for key in keys:
-        row = db.session.get(LoginThrottle, key, with_for_update=True)
-        if row is None:
-            row = LoginThrottle(key=key, failures=0, updated_at=now)
-            db.session.add(row)
-        rows[key] = row
-    return rows
+    # Insert-or-keep, then lock: two first failures at once must not both insert the row.
+    insert_missing(LoginThrottle, [{"key": k, "failures": 0, "updated_at": now} for k in keys])
+    rows = db.session.scalars(
+        sa.select(LoginThrottle).where(LoginThrottle.key.in_(keys)).with_for_update())
+    return {row.key: row for row in rows}
