@@ -45,13 +45,13 @@ chromium:
 test: install-dev translations chromium test-sqlite test-postgres
 
 test-sqlite:
-	KAIKU_ENV=testing $(PY) -m pytest -q
+	KAIKU_ENV=testing $(PY) -m pytest -c tests/pytest.ini -q
 
 # The same suite once more against a throwaway PostgreSQL cluster that the tests start and stop.
 test-postgres:
 	@if [ -n "$(PG_BIN)" ] && [ -x "$(PG_BIN)/initdb" ]; then \
 	  echo "== the suite again on PostgreSQL ($(PG_BIN))"; \
-	  KAIKU_ENV=testing KAIKU_TEST_DB=postgresql KAIKU_PG_BIN=$(PG_BIN) $(PY) -m pytest -q; \
+	  KAIKU_ENV=testing KAIKU_TEST_DB=postgresql KAIKU_PG_BIN=$(PG_BIN) $(PY) -m pytest -c tests/pytest.ini -q; \
 	else echo "== PostgreSQL binaries not found: the PostgreSQL run is left out"; fi
 
 lint: install-dev
