@@ -54,10 +54,12 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Attach each feature's blueprint and the shared error handlers."""
-    from app import auth, errors, site
+    from app import auth, cards, errors, holder, site
 
     auth.init_app(app)
     app.register_blueprint(site.bp)
+    app.register_blueprint(cards.bp)
+    app.register_blueprint(holder.bp)
     errors.init_app(app)
 
 

@@ -8,6 +8,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app import rules
 from app.extensions import db
 
 ROLES = ("admin", "coordinator", "issuer", "boxoffice")
@@ -94,6 +95,14 @@ class Region(db.Model):
     def name(self, locale: str) -> str:
         """The region's name in the given language, Finnish when there is none."""
         return getattr(self, f"name_{locale}", None) or self.name_fi
+
+    def rules(self) -> rules.RegionRules:
+        """The rule function's view of this region."""
+        return rules.RegionRules(
+            id=self.id, national_network=self.national_network, validity=self.validity,
+            validity_months=self.validity_months, min_age=self.min_age,
+            child_max_age=self.child_max_age, period_limit=self.period_limit,
+            period=self.period, community_group_size=self.community_group_size)
 
 
 class Municipality(db.Model):

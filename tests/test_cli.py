@@ -170,3 +170,18 @@ def test_keys_rotate_refuses_when_keys_come_from_the_environment(runner, monkeyp
     result = runner.invoke(args=["keys", "rotate"])
     assert result.exit_code != 0
     assert "CARD_SIGNING_KEYS" in result.output
+
+
+def test_seed_demo_digital_links_and_print_urls_work(seeded, client, auth):
+    active = [c for c in seeded["cards"] if c["status"] == "active"]
+    for card in active:
+        path = card["digital_link"].removeprefix("http://127.0.0.1:8000")
+        page = client.get(path)
+        assert page.status_code == 200
+        assert card["number"] in page.get_data(as_text=True)
+    issuer = next(a for a in seeded["accounts"] if a["username"] == "issuer")
+    auth.login(issuer["username"], issuer["password"])
+    own = [c for c in active if c["region"] == "PIR"]
+    for card in own:
+        pdf = client.get(card["print_url"].removeprefix("http://127.0.0.1:8000"))
+        assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")

@@ -17,7 +17,7 @@ from app.cardcodes import CodeError, parse_code, raw_code_hash
 from app.database import begin_write
 from app.extensions import db
 from app.keys import keyring
-from app.models import VISIT_SOURCES, Card, Event, Region, ScanAttempt, User, Venue, Visit, utcnow
+from app.models import VISIT_SOURCES, Card, Event, ScanAttempt, User, Venue, Visit, utcnow
 
 NO_TICKETS = rules.Allowed(adults=0, children=0, assistants=0)
 
@@ -61,20 +61,11 @@ class DoorResult:
         return self.reason == "ok"
 
 
-def region_rules(region: Region) -> rules.RegionRules:
-    """The rule function's view of a region."""
-    return rules.RegionRules(
-        id=region.id, national_network=region.national_network, validity=region.validity,
-        validity_months=region.validity_months, min_age=region.min_age,
-        child_max_age=region.child_max_age, period_limit=region.period_limit,
-        period=region.period, community_group_size=region.community_group_size)
-
-
 def card_state(card: Card) -> rules.CardState:
     """The rule function's view of a card."""
     return rules.CardState(
         number=card.number, kind=card.kind, status=card.status,
-        region=region_rules(card.region), valid_until=card.valid_until,
+        region=card.region.rules(), valid_until=card.valid_until,
         children=card.children,
         replaced_by=card.replaced_by.number if card.replaced_by is not None else None)
 
@@ -167,7 +158,7 @@ def _decide(req: DoorRequest, venue: Venue, event: Event | None, now: datetime,
     try:
         verdict = rules.decide(
             state, rules.VenueState(id=venue.id, active=venue.active,
-                                    region=region_rules(venue.region)),
+                                    region=venue.region.rules()),
             _event_state(event), req.tickets, _history(card, event, state.region, now), now)
     except rules.InvalidTickets:
         raise DoorError("invalid_tickets") from None

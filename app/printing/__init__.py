@@ -1,0 +1,1 @@
+"""Printing: QR and barcode images, card PDFs (DESIGN §5)."""

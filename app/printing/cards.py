@@ -1,0 +1,285 @@
+"""Printed cards as PDF: one ID-1 card a page, or A4 sheets of ten (DESIGN §5).
+
+Pure code: no Flask request and no database. QR and barcode are vector rectangles, so a
+batch of 1,000 cards stays small and prints sharp at any resolution.
+"""
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import qrcode.constants
+from fpdf import FPDF
+from fpdf.enums import RenderStyle
+
+from app.cardcodes import format_number
+from app.printing import code39
+from app.printing.qr import qr_matrix
+
+CARD_WIDTH_MM = 85.6  # ID-1 (ISO/IEC 7810)
+CARD_HEIGHT_MM = 54.0
+MARGIN_MM = 4.0
+QR_ERROR = qrcode.constants.ERROR_CORRECT_M
+QR_BOX_MM = 28.0  # the whole symbol, its 4-module quiet zone included
+MIN_QR_MODULE_MM = 0.5
+# The barcode holds the canonical number: without hyphens it is two characters shorter,
+# so its bars can be wider, and normalise_number reads it either way.
+BARCODE_NARROW_MM = 0.254  # 3 dots of a 300 dpi card printer
+BARCODE_WIDE = 3.0
+BARCODE_HEIGHT_MM = 7.0
+
+# Where things sit, in mm from the card's top-left corner; a text's y is its baseline.
+TITLE_Y = 8.6
+RULE_Y = 10.6
+QR_LEFT = CARD_WIDTH_MM - MARGIN_MM + 2.0 - QR_BOX_MM  # white quiet zone may enter the margin
+QR_TOP = 11.4
+COLUMN_WIDTH = QR_LEFT - MARGIN_MM  # the text left of the QR
+NUMBER_Y = 18.6
+BARCODE_LEFT = MARGIN_MM
+BARCODE_TOP = 20.6
+DETAILS_Y = 31.4
+DETAILS_PITCH = 3.1
+NAME_Y = 43.0
+USAGE_Y = 46.6
+USAGE_PITCH = 2.1
+
+SHEET_WIDTH_MM, SHEET_HEIGHT_MM = 210.0, 297.0  # A4 portrait
+SHEET_COLUMNS, SHEET_ROWS = 2, 5
+CARDS_PER_SHEET = SHEET_COLUMNS * SHEET_ROWS
+CROP_GAP_MM = 2.0  # crop marks start this far outside the cards, so no cut shows them
+CROP_LENGTH_MM = 5.0
+
+FILL = RenderStyle.F  # the enum, not "F": rect() coerces its style on every call
+LAYOUTS = ("single", "sheet")
+KINDS = ("personal", "community")
+BLANK = "-"
+INK = (34, 34, 34)
+MUTED = (90, 90, 90)
+ACCENT = (0, 83, 94)
+USAGE = (
+    "Käy kulttuurikohteissa maksutta. Näytä kortti lipunmyynnissä.",
+    "Besök kulturaktörer avgiftsfritt. Visa kortet i biljettkassan.",
+    "Free entry at participating venues. Show the card at the box office.",
+)
+VALID_LABEL = "Voimassa / Giltigt / Valid until: "
+CHILDREN_LABEL = "Lapsia / Barn / Children: "
+COMMUNITY_TEXT = "Yhteisökortti / Gemenskapskort / Community card"
+BLANK_NOTE = "Aktivoidaan rekisteröitäessä / Aktiveras vid registrering / Activated when registered"
+NAME_LABEL = "Nimi / Namn / Name"
+_PLAIN_PUNCTUATION = str.maketrans(
+    {"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-",
+     "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2026": "..."}
+)
+
+
+@dataclass(frozen=True)
+class CardFace:
+    """What one printed card shows; a blank card is pre-printed and not yet registered."""
+
+    number: str  # canonical 10-symbol number (app.cardcodes)
+    qr_text: str  # the signed payload, or for a blank card the canonical number
+    region_name: str
+    valid_until: date | None  # None for a blank card
+    children: int | None  # None for a blank card
+    kind: str  # "personal" | "community"
+    blank: bool = False
+
+
+def card_pdf(faces: Sequence[CardFace], layout: str = "single") -> bytes:
+    """Return a PDF of the cards: "single" is one ID-1 page each, "sheet" ten on A4."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}")
+    if not faces:
+        raise ValueError("no cards to print")
+    for face in faces:
+        _check_face(face)
+    if layout == "single":
+        pdf = _new_pdf(CARD_WIDTH_MM, CARD_HEIGHT_MM)
+        for face in faces:
+            pdf.add_page()
+            _draw_card(pdf, face, 0.0, 0.0)
+    else:
+        pdf = _new_pdf(SHEET_WIDTH_MM, SHEET_HEIGHT_MM)
+        for index, face in enumerate(faces):
+            if index % CARDS_PER_SHEET == 0:
+                pdf.add_page()
+                _draw_crop_marks(pdf)
+            _draw_card(pdf, face, *sheet_origin(index % CARDS_PER_SHEET))
+    return bytes(pdf.output())
+
+
+def qr_module_mm(text: str) -> float:
+    """The printed width of one QR module of `text`, in millimetres."""
+    return QR_BOX_MM / len(qr_matrix(text, QR_ERROR))
+
+
+def sheet_origin(slot: int) -> tuple[float, float]:
+    """The top-left corner in mm of card `slot` (0-9, row by row) on an A4 sheet."""
+    row, column = divmod(slot, SHEET_COLUMNS)
+    left, top = _sheet_corner()
+    return left + column * CARD_WIDTH_MM, top + row * CARD_HEIGHT_MM
+
+
+def _sheet_corner() -> tuple[float, float]:
+    # Cards touch each other, as on pre-cut business-card stock; the block is centred.
+    return (
+        (SHEET_WIDTH_MM - SHEET_COLUMNS * CARD_WIDTH_MM) / 2,
+        (SHEET_HEIGHT_MM - SHEET_ROWS * CARD_HEIGHT_MM) / 2,
+    )
+
+
+def _check_face(face: CardFace) -> None:
+    format_number(face.number)  # raises ValueError for a number that is not canonical
+    if face.kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}")
+    if not face.blank and (face.valid_until is None or face.children is None):
+        raise ValueError("a registered card needs valid_until and children")
+
+
+def _new_pdf(width: float, height: float) -> FPDF:
+    pdf = FPDF(unit="mm", format=(width, height))
+    pdf.set_compression(True)
+    pdf.set_auto_page_break(False)
+    pdf.set_margin(0)
+    pdf.set_title("Kaikukortti")
+    pdf.set_creator("Kaikukortti")
+    return pdf
+
+
+def _draw_card(pdf: FPDF, face: CardFace, x: float, y: float) -> None:
+    left, right = x + MARGIN_MM, x + CARD_WIDTH_MM - MARGIN_MM
+    _text(pdf, "Kaikukortti", left, y + TITLE_Y, 15, "B", ACCENT)
+    _text_right(pdf, face.region_name, right, y + TITLE_Y, 9, "B", ACCENT, max_width=36)
+    pdf.set_draw_color(*ACCENT)
+    pdf.set_line_width(0.4)
+    pdf.line(left, y + RULE_Y, right, y + RULE_Y)
+    _draw_qr(pdf, face.qr_text, x + QR_LEFT, y + QR_TOP)
+    number = format_number(face.number)
+    size = _fit(pdf, number, 17, "B", COLUMN_WIDTH)
+    _text(pdf, number, left, y + NUMBER_Y, size, "B", INK)
+    _draw_barcode(pdf, face.number, x + BARCODE_LEFT, y + BARCODE_TOP)
+    _draw_details(pdf, face, left, y + DETAILS_Y)
+    _draw_name_line(pdf, left, y + NAME_Y, right)
+    for line, text in enumerate(USAGE):
+        _text(pdf, text, left, y + USAGE_Y + USAGE_PITCH * line, 5.2, "", MUTED)
+
+
+def _draw_details(pdf: FPDF, face: CardFace, x: float, y: float) -> None:
+    valid = BLANK if face.valid_until is None else _finnish_date(face.valid_until)
+    lines = [(VALID_LABEL, valid)]
+    if face.kind == "community":
+        lines.append((COMMUNITY_TEXT, ""))
+    else:
+        lines.append((CHILDREN_LABEL, BLANK if face.children is None else str(face.children)))
+    if face.blank:
+        lines.append((BLANK_NOTE, ""))
+    for line, (label, value) in enumerate(lines):
+        _label_value(pdf, label, value, x, y + DETAILS_PITCH * line, COLUMN_WIDTH)
+
+
+def _label_value(pdf: FPDF, label: str, value: str, x: float, y: float, width: float) -> None:
+    size = 6.5
+    while size > 4.0 and _width(pdf, label, size, "") + _width(pdf, value, size, "B") > width:
+        size -= 0.25
+    _text(pdf, label, x, y, size, "", INK)
+    _text(pdf, value, x + _width(pdf, label, size, ""), y, size, "B", INK)
+
+
+def _draw_name_line(pdf: FPDF, x: float, y: float, right: float) -> None:
+    _text(pdf, NAME_LABEL, x, y, 6, "", MUTED)
+    pdf.set_draw_color(*MUTED)
+    pdf.set_line_width(0.2)
+    pdf.line(x + _width(pdf, NAME_LABEL, 6, "") + 1.5, y + 0.3, right, y + 0.3)
+
+
+def _draw_qr(pdf: FPDF, text: str, x: float, y: float) -> None:
+    matrix = qr_matrix(text, QR_ERROR)
+    module = QR_BOX_MM / len(matrix)
+    if module < MIN_QR_MODULE_MM:
+        raise ValueError("the QR text is too long for a readable code on a card")
+    pdf.set_fill_color(255, 255, 255)
+    pdf.rect(x, y, QR_BOX_MM, QR_BOX_MM, style=FILL)
+    pdf.set_fill_color(0, 0, 0)
+    for row, modules in enumerate(matrix):
+        top = y + row * module
+        for start, length in _dark_runs(modules):
+            pdf.rect(x + start * module, top, length * module, module, style=FILL)
+
+
+def _dark_runs(modules: list[bool]) -> list[tuple[int, int]]:
+    runs, start = [], None
+    for index, dark in enumerate([*modules, False]):
+        if dark and start is None:
+            start = index
+        elif not dark and start is not None:
+            runs.append((start, index - start))
+            start = None
+    return runs
+
+
+def _draw_barcode(pdf: FPDF, text: str, x: float, y: float) -> None:
+    pdf.set_fill_color(0, 0, 0)
+    for offset, width in code39.bars(text, BARCODE_WIDE):
+        pdf.rect(x + offset * BARCODE_NARROW_MM, y, width * BARCODE_NARROW_MM,
+                 BARCODE_HEIGHT_MM, style=FILL)
+
+
+def _draw_crop_marks(pdf: FPDF) -> None:
+    left, top = _sheet_corner()
+    right, bottom = left + SHEET_COLUMNS * CARD_WIDTH_MM, top + SHEET_ROWS * CARD_HEIGHT_MM
+    near, far = CROP_GAP_MM, CROP_GAP_MM + CROP_LENGTH_MM
+    pdf.set_draw_color(0, 0, 0)
+    pdf.set_line_width(0.15)
+    for column in range(SHEET_COLUMNS + 1):
+        cut = left + column * CARD_WIDTH_MM
+        pdf.line(cut, top - far, cut, top - near)
+        pdf.line(cut, bottom + near, cut, bottom + far)
+    for row in range(SHEET_ROWS + 1):
+        cut = top + row * CARD_HEIGHT_MM
+        pdf.line(left - far, cut, left - near, cut)
+        pdf.line(right + near, cut, right + far, cut)
+
+
+def _finnish_date(day: date) -> str:
+    return f"{day.day}.{day.month}.{day.year}"
+
+
+def _latin1(text: str) -> str:
+    # The core fonts have only Latin-1: keep the base letter of anything else (Č → C).
+    if text.isascii():
+        return text
+    kept = []
+    for char in text.translate(_PLAIN_PUNCTUATION):
+        if ord(char) < 256:
+            kept.append(char)
+        else:
+            base = unicodedata.normalize("NFKD", char)
+            kept.append("".join(c for c in base if ord(c) < 256) or "?")
+    return "".join(kept)
+
+
+def _width(pdf: FPDF, text: str, size: float, style: str) -> float:
+    pdf.set_font("Helvetica", style, size)
+    return pdf.get_string_width(_latin1(text))
+
+
+def _fit(pdf: FPDF, text: str, size: float, style: str, max_width: float) -> float:
+    # Long region names and wide numbers shrink rather than run into the QR.
+    while size > 4.0 and _width(pdf, text, size, style) > max_width:
+        size -= 0.25
+    return size
+
+
+def _text(pdf: FPDF, text: str, x: float, y: float, size: float, style: str,
+          colour: tuple[int, int, int]) -> None:
+    pdf.set_font("Helvetica", style, size)
+    pdf.set_text_color(*colour)
+    pdf.text(x, y, _latin1(text))
+
+
+def _text_right(pdf: FPDF, text: str, right: float, y: float, size: float, style: str,
+                colour: tuple[int, int, int], max_width: float) -> None:
+    size = _fit(pdf, text, size, style, max_width)
+    _text(pdf, text, right - _width(pdf, text, size, style), y, size, style, colour)

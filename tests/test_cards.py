@@ -1,0 +1,398 @@
+"""The issuer's screens: register, hand over, find, renew, replace, deactivate, print (issue 3)."""
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from app.cardcodes import format_number
+from app.cards.service import hash_link_token
+from app.extensions import db
+from app.models import AuditEvent, Card, Municipality, Visit
+from app.printing.qr import qr_svg
+from app.rules import valid_until_for
+from tests.conftest import csrf_token
+from tests.support import factories
+
+
+@pytest.fixture
+def issuer(world, auth):
+    """Region A's issuer, signed in."""
+    auth.login("issuer-a")
+    return world.users["issuer"]
+
+
+def municipality_of(region) -> Municipality:
+    """The first municipality of a region."""
+    return db.session.scalar(sa.select(Municipality).where(Municipality.region_id == region.id))
+
+
+def registration(world, **changes) -> dict:
+    """A complete registration form for region A."""
+    data = {"municipality": str(municipality_of(world.a).id), "postcode": "33100",
+            "birth_year": "1980", "children": "2", "kind": "personal", "gender": "",
+            "life_situation": "", "preprinted_number": ""}
+    data.update(changes)
+    return data
+
+
+def post(client, path: str, data: dict | None = None, **kwargs):
+    """Post a form with the page's CSRF token, as a browser does."""
+    return client.post(path, data={**(data or {}), "csrf_token": csrf_token(client, "/")},
+                       **kwargs)
+
+
+def cards() -> list[Card]:
+    """Every card."""
+    db.session.rollback()
+    return list(db.session.scalars(sa.select(Card).order_by(Card.id)))
+
+
+def audit_actions() -> list[str]:
+    """The actions in the audit trail, oldest first."""
+    return list(db.session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)))
+
+
+def text(response) -> str:
+    """The response body as text."""
+    return response.get_data(as_text=True)
+
+
+# Registering
+
+def test_registering_saves_the_card_for_the_site_and_goes_to_the_hand_over(world, issuer, client,
+                                                                            today):
+    response = post(client, "/cards/new", registration(world, gender="female",
+                                                       life_situation="student"))
+    [card] = cards()
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/cards/{card.number}/handover"
+    assert (card.status, card.kind, card.children, card.postcode, card.birth_year) == \
+        ("active", "personal", 2, "33100", 1980)
+    assert (card.gender, card.life_situation) == ("female", "student")
+    assert card.issuing_site_id == world.site_a.id and card.issued_by_id == issuer.id
+    assert card.valid_until == valid_until_for(today, world.a.rules())  # 12 months by default
+    assert card.link_token_hash is not None
+    assert audit_actions() == ["card.register"]
+
+
+def test_voluntary_fields_may_stay_empty(world, issuer, client):
+    post(client, "/cards/new", registration(world))
+    [card] = cards()
+    assert card.gender is None and card.life_situation is None
+
+
+def test_the_form_says_which_fields_are_voluntary(world, issuer, client):
+    page = text(client.get("/cards/new"))
+    assert page.count("(vapaaehtoinen)") == 2 or page.count("(voluntary)") == 2
+
+
+def test_a_holder_under_sixteen_is_refused_with_the_reason_and_nothing_is_saved(world, issuer,
+                                                                                 client, today):
+    response = post(client, "/cards/new", registration(world, birth_year=str(today.year - 15)),
+                    headers={"Accept-Language": "en"})
+    assert response.status_code == 400
+    assert f"born in {today.year - 16} or earlier" in text(response)
+    assert cards() == [] and audit_actions() == []
+
+
+def test_a_holder_who_turns_sixteen_this_year_may_register(world, issuer, client, today):
+    response = post(client, "/cards/new", registration(world, birth_year=str(today.year - 16)))
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("postcode", "3310", "five digits"),
+    ("postcode", "abcde", "five digits"),
+    ("birth_year", "", "year of birth"),
+    ("birth_year", "nineteen", "year of birth"),
+    ("children", "-1", "Between 0 and 20"),
+    ("children", "21", "Between 0 and 20"),
+    ("municipality", "999999", "Not a valid choice"),
+    ("preprinted_number", "HELLO", "not a card number"),
+])
+def test_a_wrong_field_is_named_with_what_to_fix_and_nothing_is_saved(world, issuer, client,
+                                                                       field, value, message):
+    response = post(client, "/cards/new", registration(world, **{field: value}),
+                    headers={"Accept-Language": "en"})
+    assert response.status_code == 400
+    page = text(response)
+    assert message in page
+    assert f'id="{field}-error"' in page and 'aria-invalid="true"' in page
+    assert cards() == []
+
+
+def test_a_municipality_of_another_region_is_refused(world, issuer, client):
+    other = municipality_of(world.b)
+    response = post(client, "/cards/new", registration(world, municipality=str(other.id)))
+    assert response.status_code == 400
+    assert cards() == []
+
+
+def test_a_pre_printed_card_is_registered_by_its_number_however_it_is_typed(world, issuer, client):
+    blank = factories.card(world.a, status="unissued")
+    db.session.commit()
+    typed = format_number(blank.number).lower().replace("-", " ")
+    response = post(client, "/cards/new", registration(world, preprinted_number=typed))
+    assert response.headers["Location"] == f"/cards/{blank.number}/handover"
+    [card] = cards()
+    assert (card.number, card.status, card.issuing_site_id) == (blank.number, "active",
+                                                                world.site_a.id)
+
+
+@pytest.mark.parametrize("situation, message", [
+    ("registered", "already been registered"),
+    ("other_region", "another region"),
+    ("unknown", "No pre-printed card has this number"),
+])
+def test_a_pre_printed_number_that_cannot_be_registered_says_why(world, issuer, client,
+                                                                  situation, message):
+    card = factories.card(world.b if situation == "other_region" else world.a,
+                          status="active" if situation == "registered" else "unissued")
+    db.session.commit()
+    number = card.number
+    if situation == "unknown":
+        db.session.delete(card)
+        db.session.commit()
+    before = [(c.number, c.status) for c in cards()]
+    response = post(client, "/cards/new", registration(world, preprinted_number=number),
+                    headers={"Accept-Language": "en"})
+    assert response.status_code == 400
+    assert message in text(response)
+    assert [(c.number, c.status) for c in cards()] == before
+
+
+# Hand-over
+
+def test_the_hand_over_page_offers_printing_and_a_qr_of_the_digital_link(world, issuer, client):
+    response = post(client, "/cards/new", registration(world), follow_redirects=True,
+                    headers={"Accept-Language": "en"})
+    page = text(response)
+    [card] = cards()
+    assert f'href="/cards/{card.number}/card.pdf"' in page
+    with client.session_transaction() as session:
+        token = session["handover"]["token"]
+    assert str(qr_svg(f"http://localhost/c/{token}", "Link to the digital card")) in page
+
+
+def test_the_hand_over_page_seen_again_offers_a_new_link_instead_of_an_old_qr(world, issuer,
+                                                                               client):
+    post(client, "/cards/new", registration(world))
+    [card] = cards()
+    with client.session_transaction() as session:
+        session.pop("handover")
+    page = text(client.get(f"/cards/{card.number}/handover"))
+    assert '<svg class="qr"' not in page
+    assert f'action="/cards/{card.number}/link"' in page
+
+
+def test_the_digital_link_of_the_hand_over_opens_the_holders_card(world, issuer, client, app):
+    post(client, "/cards/new", registration(world))
+    [card] = cards()
+    with client.session_transaction() as session:
+        token = session["handover"]["token"]
+    assert hash_link_token(token) == card.link_token_hash
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    holder_page = client.get(f"/c/{token}")
+    assert holder_page.status_code == 200
+    assert format_number(card.number) in text(holder_page)
+
+
+# Finding and showing
+
+def test_a_card_is_found_by_its_number_typed_loosely(world, issuer, client):
+    card = factories.card(world.a, site=world.site_a)
+    db.session.commit()
+    loose = format_number(card.number).lower().replace("-", "")
+    response = client.get("/cards/", query_string={"number": f"  {loose} "})
+    assert response.headers["Location"] == f"/cards/{card.number}"
+
+
+def test_another_sites_card_is_neither_found_nor_shown(world, issuer, client):
+    card = factories.card(world.a, site=world.site_b)
+    db.session.commit()
+    found = client.get("/cards/", query_string={"number": card.number},
+                       headers={"Accept-Language": "en"})
+    assert found.status_code == 200 and "No card of yours has this number" in text(found)
+    assert client.get(f"/cards/{card.number}").status_code == 404
+    assert client.get(f"/cards/{card.number}/card.pdf").status_code == 404
+
+
+def test_the_card_page_shows_status_validity_and_uses_with_dates_and_venues(world, issuer, client):
+    card = factories.card(world.a, site=world.site_a, children=1)
+    db.session.add(Visit(card=card, venue=world.theatre, user_id=world.users["boxoffice"].id,
+                         adults=1, category="culture", nonce=str(uuid.uuid4()), source="camera",
+                         occurred_at=datetime(2026, 3, 4, 12, tzinfo=UTC)))
+    db.session.commit()
+    page = text(client.get(f"/cards/{card.number}"))
+    assert format_number(card.number) in page
+    assert "Teatteri" in page and "4.3.2026" in page
+    assert "Aktiivinen" in page or "Active" in page
+
+
+def test_the_search_page_lists_the_sites_latest_cards_only(world, issuer, client):
+    mine = factories.card(world.a, site=world.site_a)
+    theirs = factories.card(world.a, site=world.site_b)
+    db.session.commit()
+    page = text(client.get("/cards/"))
+    assert format_number(mine.number) in page
+    assert format_number(theirs.number) not in page
+
+
+# Actions
+
+def test_renewing_extends_validity_by_the_regions_rules_and_is_audited(world, issuer, client,
+                                                                       today):
+    world.a.validity = "calendar_year"
+    card = factories.card(world.a, site=world.site_a, valid_until=today + timedelta(days=3))
+    db.session.commit()
+    post(client, f"/cards/{card.number}/renew")
+    [card] = cards()
+    assert card.valid_until == date(today.year, 12, 31)
+    assert audit_actions() == ["card.renew"]
+
+
+def test_replacing_a_lost_card_gives_a_new_number_with_the_same_facts_and_links_history(
+        world, issuer, client):
+    old = factories.card(world.a, site=world.site_a, children=3)
+    db.session.commit()
+    response = post(client, f"/cards/{old.number}/replace", {"reason": "lost"})
+    old_card, new_card = cards()
+    assert response.headers["Location"] == f"/cards/{new_card.number}/handover"
+    assert (old_card.status, old_card.replaced_by_id) == ("lost", new_card.id)
+    assert old_card.link_token_hash is None
+    assert (new_card.status, new_card.children, new_card.valid_until) == \
+        ("active", 3, old_card.valid_until)
+    assert new_card.number != old_card.number
+    assert audit_actions() == ["card.replace"]
+    page = text(client.get(f"/cards/{old_card.number}"))
+    assert format_number(new_card.number) in page
+
+
+def test_replacing_a_damaged_card_marks_it_replaced(world, issuer, client):
+    old = factories.card(world.a, site=world.site_a)
+    db.session.commit()
+    post(client, f"/cards/{old.number}/replace", {"reason": "damaged"})
+    assert cards()[0].status == "replaced"
+
+
+def test_deactivating_needs_one_of_the_fixed_reasons(world, issuer, client):
+    card = factories.card(world.a, site=world.site_a)
+    db.session.commit()
+    post(client, f"/cards/{card.number}/deactivate", {"reason": "I do not like them"})
+    assert cards()[0].status == "active"
+    post(client, f"/cards/{card.number}/deactivate", {"reason": "holder_request"})
+    [card] = cards()
+    assert (card.status, card.status_reason) == ("deactivated", "holder_request")
+    assert audit_actions() == ["card.deactivate"]
+    assert [e.details for e in db.session.scalars(sa.select(AuditEvent))] == [
+        {"reason": "holder_request"}]
+
+
+def test_a_new_digital_link_stops_the_old_one(world, issuer, client):
+    card = factories.card(world.a, site=world.site_a)
+    db.session.commit()
+    post(client, f"/cards/{card.number}/link")
+    with client.session_transaction() as session:
+        first = session["handover"]["token"]
+    post(client, f"/cards/{card.number}/link")
+    with client.session_transaction() as session:
+        second = session["handover"]["token"]
+    assert first != second
+    assert cards()[0].link_token_hash == hash_link_token(second)
+    assert audit_actions() == ["card.new_link", "card.new_link"]
+
+
+def test_a_deactivated_card_cannot_be_renewed(world, issuer, client):
+    card = factories.card(world.a, site=world.site_a, status="deactivated")
+    valid_until = card.valid_until
+    db.session.commit()
+    response = post(client, f"/cards/{card.number}/renew", follow_redirects=True,
+                    headers={"Accept-Language": "en"})
+    assert "Only an active card can be changed" in text(response)
+    assert cards()[0].valid_until == valid_until
+
+
+def test_an_action_without_its_csrf_token_changes_nothing(world, issuer, client):
+    card = factories.card(world.a, site=world.site_a)
+    db.session.commit()
+    response = client.post(f"/cards/{card.number}/deactivate", data={"reason": "misuse"})
+    assert response.status_code == 400
+    assert cards()[0].status == "active"
+
+
+# Printing
+
+def test_the_printable_card_is_a_pdf(world, issuer, client):
+    card = factories.card(world.a, site=world.site_a)
+    db.session.commit()
+    for query in ("", "?layout=sheet"):
+        response = client.get(f"/cards/{card.number}/card.pdf{query}")
+        assert response.status_code == 200
+        assert response.mimetype == "application/pdf"
+        assert response.data.startswith(b"%PDF")
+
+
+def test_a_coordinator_prints_a_batch_of_blank_numbered_cards_for_the_region(world, auth, client):
+    auth.login("coord-a")
+    response = post(client, "/cards/blank", {"count": "3"})
+    assert response.mimetype == "application/pdf" and response.data.startswith(b"%PDF")
+    made = cards()
+    assert [(c.status, c.region_id, c.issuing_site_id) for c in made] == \
+        [("unissued", world.a.id, None)] * 3
+    assert audit_actions() == ["card.blank_batch"]
+
+
+@pytest.mark.parametrize("count", ["0", "501", "many"])
+def test_a_batch_size_out_of_range_is_refused_with_a_message(world, auth, client, count):
+    auth.login("coord-a")
+    response = post(client, "/cards/blank", {"count": count}, headers={"Accept-Language": "en"})
+    assert response.status_code == 400
+    assert 'id="count-error"' in text(response)
+    assert cards() == []
+
+
+# Who may do what
+
+ISSUING_PAGES = [("GET", "/cards/new"), ("POST", "/cards/new"), ("GET", "/cards/{n}/handover"),
+                 ("POST", "/cards/{n}/renew"), ("POST", "/cards/{n}/replace"),
+                 ("POST", "/cards/{n}/deactivate"), ("POST", "/cards/{n}/link")]
+
+
+@pytest.mark.parametrize("username", ["box-a", "coord-a", "admin1"])
+@pytest.mark.parametrize("method, path", ISSUING_PAGES)
+def test_issuing_actions_are_forbidden_to_every_other_role(world, auth, client, username,
+                                                          method, path):
+    card = factories.card(world.a, site=world.site_a)
+    db.session.commit()
+    auth.login(username)
+    path = path.format(n=card.number)
+    response = client.get(path) if method == "GET" else post(client, path, {"reason": "misuse"})
+    assert response.status_code == 403
+    assert cards()[0].status == "active"
+
+
+@pytest.mark.parametrize("username, status", [("issuer-a", 403), ("box-a", 403),
+                                              ("admin1", 403), ("coord-a", 200)])
+def test_only_coordinators_print_blank_batches(world, auth, client, username, status):
+    auth.login(username)
+    assert client.get("/cards/blank").status_code == status
+
+
+def test_a_coordinator_may_reprint_a_blank_card_of_the_region_only(world, auth, client):
+    mine, theirs = factories.card(world.a, status="unissued"), factories.card(world.b,
+                                                                             status="unissued")
+    db.session.commit()
+    auth.login("coord-a")
+    assert client.get(f"/cards/{mine.number}/card.pdf").status_code == 200
+    assert client.get(f"/cards/{theirs.number}/card.pdf").status_code == 404
+
+
+def test_an_admin_may_look_up_any_card_but_not_change_it(world, auth, client):
+    card = factories.card(world.b, site=world.site_b)
+    db.session.commit()
+    auth.login("admin1")
+    assert client.get(f"/cards/{card.number}").status_code == 200
+    assert post(client, f"/cards/{card.number}/deactivate", {"reason": "misuse"}).status_code == 403

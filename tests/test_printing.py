@@ -1,0 +1,250 @@
+"""Printed cards: render the PDFs with poppler and read them back as a scanner would."""
+from __future__ import annotations
+
+import itertools
+import re
+import subprocess
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+import qrcode.constants
+import zxingcpp
+from PIL import Image
+
+from app.cardcodes import (
+    PAYLOAD_CHARS,
+    CardPayload,
+    format_number,
+    load_keyring,
+    new_number,
+    sign_payload,
+)
+from app.printing import cards, code39
+from app.printing.cards import CardFace, card_pdf
+from app.printing.qr import qr_matrix
+
+MM_PER_PT = 25.4 / 72
+A4_MM = (210.0, 297.0)
+ID1_MM = (85.6, 54.0)
+
+
+@pytest.fixture
+def keyring(tmp_path):
+    return load_keyring(tmp_path / "keys", {})
+
+
+@pytest.fixture
+def make_face(keyring):
+    """A factory of card faces: registered ones carry a signed payload, blank ones their number."""
+
+    def make(kind="personal", *, blank=False, children=2, valid_until=date(2027, 12, 31),
+             region_name="Pirkanmaa"):
+        number = new_number()
+        if blank:
+            return CardFace(number, number, region_name, None, None, kind, blank=True)
+        payload = sign_payload(CardPayload(number, 7, valid_until, children, kind), keyring)
+        return CardFace(number, payload, region_name, valid_until, children, kind)
+
+    return make
+
+
+def write_pdf(pdf: bytes, directory: Path) -> Path:
+    path = directory / "cards.pdf"
+    path.write_bytes(pdf)
+    return path
+
+
+def render(pdf: bytes, directory: Path, dpi: int = 300) -> list[Image.Image]:
+    """Each page as an image, rasterised by poppler the way a print preview would be."""
+    path = write_pdf(pdf, directory)
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-png", str(path), str(directory / "page")],
+                   check=True)
+    images = []
+    for page in sorted(directory.glob("page-*.png")):
+        with Image.open(page) as image:
+            images.append(image.copy())
+    return images
+
+
+def decode(image: Image.Image) -> tuple[list[str], list[str]]:
+    """The texts of the QR codes and of the Code 39 barcodes found on one page."""
+    found = zxingcpp.read_barcodes(image)
+    qr_texts = [code.text for code in found if code.format == zxingcpp.BarcodeFormat.QRCode]
+    code39_texts = [code.text for code in found if code.format == zxingcpp.BarcodeFormat.Code39]
+    assert len(qr_texts) + len(code39_texts) == len(found)
+    return qr_texts, code39_texts
+
+
+def page_sizes_mm(pdf: bytes, directory: Path) -> list[tuple[float, float]]:
+    path = write_pdf(pdf, directory)
+    info = subprocess.run(["pdfinfo", "-f", "1", "-l", "100000", str(path)],
+                          check=True, capture_output=True, text=True).stdout
+    sizes = re.findall(r"Page +\d+ size: +([\d.]+) x ([\d.]+) pts", info)
+    return [(float(width) * MM_PER_PT, float(height) * MM_PER_PT) for width, height in sizes]
+
+
+def page_text(pdf: bytes, directory: Path) -> str:
+    path = write_pdf(pdf, directory)
+    # -layout keeps a line-final "-" (a blank card's value) that raw mode takes for a hyphen.
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    return " ".join(text.split())
+
+
+def test_a_single_card_scans_as_its_payload_and_its_number(make_face, tmp_path):
+    face = make_face()
+    [page] = render(card_pdf([face]), tmp_path)
+    found = zxingcpp.read_barcodes(page)
+    assert decode(page) == ([face.qr_text], [face.number])
+    [qr] = [code for code in found if code.format == zxingcpp.BarcodeFormat.QRCode]
+    assert qr.ec_level in ("M", "Q", "H")
+
+
+def test_a_single_card_is_id1_size(make_face, tmp_path):
+    [(width, height)] = page_sizes_mm(card_pdf([make_face()]), tmp_path)
+    assert width == pytest.approx(ID1_MM[0], abs=0.1)
+    assert height == pytest.approx(ID1_MM[1], abs=0.1)
+
+
+def test_a_sheet_of_ten_scans_as_all_ten_payloads_and_numbers(make_face, tmp_path):
+    faces = [make_face("community" if index % 3 else "personal") for index in range(10)]
+    pdf = card_pdf(faces, "sheet")
+    [page] = render(pdf, tmp_path)
+    qr_texts, code39_texts = decode(page)
+    assert sorted(qr_texts) == sorted(face.qr_text for face in faces)
+    assert sorted(code39_texts) == sorted(face.number for face in faces)
+    [(width, height)] = page_sizes_mm(pdf, tmp_path)
+    assert (width, height) == (pytest.approx(A4_MM[0], abs=0.1), pytest.approx(A4_MM[1], abs=0.1))
+
+
+def test_a_blank_cards_qr_holds_its_number(make_face, tmp_path):
+    face = make_face(blank=True)
+    pdf = card_pdf([face])
+    [page] = render(pdf, tmp_path)
+    assert decode(page) == ([face.number], [face.number])
+    text = page_text(pdf, tmp_path)
+    assert "Valid until: -" in text
+    assert "Children: -" in text
+    assert "Activated when registered" in text
+
+
+def test_the_card_prints_its_details_and_where_to_use_it(make_face, tmp_path):
+    face = make_face(children=3, valid_until=date(2027, 3, 5), region_name="Pirkanmaa")
+    text = page_text(card_pdf([face]), tmp_path)
+    assert format_number(face.number) in text
+    assert "Pirkanmaa" in text
+    assert "Voimassa / Giltigt / Valid until: 5.3.2027" in text
+    assert "Lapsia / Barn / Children: 3" in text
+    assert "Nimi / Namn / Name" in text
+    for usage in (
+        "Käy kulttuurikohteissa maksutta. Näytä kortti lipunmyynnissä.",
+        "Besök kulturaktörer avgiftsfritt. Visa kortet i biljettkassan.",
+        "Free entry at participating venues. Show the card at the box office.",
+    ):
+        assert usage in text
+
+
+def test_a_community_card_says_so_instead_of_counting_children(make_face, tmp_path):
+    text = page_text(card_pdf([make_face("community", children=0)]), tmp_path)
+    assert "Yhteisökortti / Gemenskapskort / Community card" in text
+    assert "Children" not in text
+
+
+def test_a_region_name_outside_latin1_prints_with_its_base_letters(make_face, tmp_path):
+    face = make_face(region_name="Čáhcesuolu – Sápmi")
+    assert "Cáhcesuolu - Sápmi" in page_text(card_pdf([face]), tmp_path)
+
+
+def test_the_qr_module_is_at_least_half_a_millimetre_for_the_longest_payload(make_face):
+    longest = make_face("community", children=127).qr_text
+    assert len(longest) == PAYLOAD_CHARS
+    matrix = qr_matrix(longest, cards.QR_ERROR)
+    assert len(matrix) == 37 + 2 * 4  # version 5 and its quiet zone
+    assert cards.QR_BOX_MM / len(matrix) >= 0.5
+    assert cards.qr_module_mm(longest) >= cards.MIN_QR_MODULE_MM == 0.5
+    assert cards.QR_ERROR in (qrcode.constants.ERROR_CORRECT_M, qrcode.constants.ERROR_CORRECT_Q,
+                              qrcode.constants.ERROR_CORRECT_H)
+
+
+def test_a_qr_text_too_long_for_a_readable_module_is_refused(make_face):
+    face = make_face()
+    too_long = CardFace(face.number, "A" * 400, "Pirkanmaa", date(2027, 1, 1), 0, "personal")
+    with pytest.raises(ValueError, match="too long"):
+        card_pdf([too_long])
+
+
+def test_the_barcode_keeps_code39_print_rules():
+    width = code39.symbol_width(new_number(), cards.BARCODE_WIDE) * cards.BARCODE_NARROW_MM
+    quiet = code39.QUIET_ZONE * cards.BARCODE_NARROW_MM
+    assert cards.BARCODE_NARROW_MM >= 0.19
+    assert 2.5 <= cards.BARCODE_WIDE <= 3.0
+    assert cards.BARCODE_HEIGHT_MM >= 6.0
+    assert quiet <= cards.BARCODE_LEFT
+    assert cards.BARCODE_LEFT + width + quiet <= cards.QR_LEFT
+
+
+@pytest.mark.parametrize(("layout", "count", "pages"), [("sheet", 11, 2), ("single", 3, 3)])
+def test_cards_fill_the_expected_number_of_pages(make_face, tmp_path, layout, count, pages):
+    pdf = card_pdf([make_face() for _ in range(count)], layout)
+    assert len(page_sizes_mm(pdf, tmp_path)) == pages
+
+
+def test_the_pdf_is_compressed_and_draws_codes_as_vectors(make_face):
+    pdf = card_pdf([make_face()])
+    assert b"/FlateDecode" in pdf
+    assert b"/Subtype /Image" not in pdf
+
+
+def test_a_thousand_cards_print_on_a_hundred_sheets(make_face, tmp_path):
+    faces = [make_face() for _ in range(1000)]
+    started = time.perf_counter()
+    pdf = card_pdf(faces, "sheet")
+    print(f"card_pdf: 1,000 cards on sheets in {time.perf_counter() - started:.1f} s, "
+          f"{len(pdf) / 1e6:.1f} MB")
+    assert len(page_sizes_mm(pdf, tmp_path)) == 100
+
+
+@pytest.mark.parametrize(
+    ("faces", "layout", "message"),
+    [
+        ([], "single", "no cards"),
+        ([CardFace("ABC", "ABC", "R", None, None, "personal", blank=True)], "single", "canonical"),
+        (["personal-face"], "poster", "layout"),
+        (["unknown-kind"], "single", "kind"),
+        (["unregistered"], "single", "valid_until"),
+    ],
+)
+def test_card_pdf_refuses_what_it_cannot_print(make_face, faces, layout, message):
+    number = new_number()
+    named = {
+        "personal-face": make_face(),
+        "unknown-kind": CardFace(number, number, "R", None, None, "family", blank=True),
+        "unregistered": CardFace(number, number, "R", None, None, "personal"),
+    }
+    with pytest.raises(ValueError, match=message):
+        card_pdf([named.get(face, face) for face in faces], layout)
+
+
+@pytest.mark.parametrize("character", list(code39.DATA_CHARACTERS))
+def test_each_code39_character_is_drawn_as_zxing_draws_it(character):
+    # zxing's writer uses a 2:1 wide:narrow ratio, one pixel per narrow element.
+    image = zxingcpp.create_barcode(character, zxingcpp.BarcodeFormat.Code39).to_image(
+        scale=1, add_quiet_zones=False)
+    pixels = memoryview(image)
+    first_row = bytes(pixels)[: pixels.shape[1]]
+    widths = [float(len(list(run))) for _, run in itertools.groupby(first_row)]
+    assert widths == code39.element_widths(character, wide=2.0)
+
+
+def test_every_code39_pattern_has_three_wide_elements_and_is_unique():
+    assert len(code39.PATTERNS) == 44
+    assert all(pattern.count("w") == 3 for pattern in code39.PATTERNS.values())
+    assert len(set(code39.PATTERNS.values())) == 44
+
+
+@pytest.mark.parametrize("text", ["", "abc", "A*B", "Ä"])
+def test_code39_refuses_text_outside_its_character_set(text):
+    with pytest.raises(ValueError):
+        code39.element_widths(text)
