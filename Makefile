@@ -6,7 +6,7 @@ FLASK := $(VENV)/bin/flask --app app
 PG_BIN ?= $(shell ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 export KAIKU_ENV ?= development
 
-.PHONY: messages run test test-sqlite test-postgres install install-dev translations chromium migrate seed lint
+.PHONY: messages run test test-sqlite test-postgres install install-dev translations system-packages migrate seed lint
 
 run: install translations migrate seed
 	$(PY) -m waitress --host 127.0.0.1 --port 8000 --threads 8 --call app:create_app
@@ -35,14 +35,18 @@ migrate: install
 seed: install
 	$(FLASK) seed-demo
 
-# Debian's Chromium drives the browser tests; Playwright's own browser download is not used.
-chromium:
-	@if ! command -v chromium >/dev/null 2>&1; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
-	  else echo "chromium is missing: install Debian's chromium package (sudo apt-get install chromium)"; exit 1; fi; \
+# Debian's Chromium drives the browser tests (Playwright's own browser download is not used);
+# poppler-utils renders card PDFs so the tests can decode their QR and barcode.
+SYSTEM_TOOLS := chromium:chromium pdftoppm:poppler-utils pdftotext:poppler-utils pdfinfo:poppler-utils
+system-packages:
+	@missing=""; for pair in $(SYSTEM_TOOLS); do \
+	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	  else echo "missing Debian packages:$$missing (sudo apt-get install$$missing)"; exit 1; fi; \
 	fi
 
-test: install-dev translations chromium test-sqlite test-postgres
+test: install-dev translations system-packages test-sqlite test-postgres
 
 test-sqlite:
 	KAIKU_ENV=testing $(PY) -m pytest -c tests/pytest.ini -q

@@ -146,10 +146,10 @@ def _healthy(port: int) -> bool:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
-    """Debian's headless Chromium; missing Chromium fails the tests (`make chromium` installs it)."""
+    """Debian's headless Chromium; missing Chromium fails the tests (`make system-packages` installs it)."""
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"{CHROMIUM} is missing: the browser tests need Debian's chromium package "
-                    "(run `make chromium` or `apt-get install chromium`)", pytrace=False)
+                    "(run `make system-packages` or `apt-get install chromium`)", pytrace=False)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
