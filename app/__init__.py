@@ -41,25 +41,28 @@ def register_extensions(app: Flask) -> None:
     """Bind the database, migrations, CSRF, login, languages and the signing keys."""
     from app import database, i18n
     from app.cardcodes import load_keyring
-    from app.extensions import csrf, db, migrate
+    from app.extensions import csrf, db, limiter, migrate
 
     db.init_app(app)
     database.configure_engines()
     migrate.init_app(app, db, render_as_batch=True, render_item=database.render_item,
                      directory=os.path.normpath(os.path.join(app.root_path, "..", "migrations")))
     csrf.init_app(app)
+    limiter.init_app(app)
     i18n.init_app(app)
     app.extensions["keyring"] = load_keyring(app.config["SIGNING_KEY_DIR"], os.environ)
 
 
 def register_blueprints(app: Flask) -> None:
     """Attach each feature's blueprint and the shared error handlers."""
-    from app import auth, cards, errors, holder, site
+    from app import auth, cards, errors, holder, scan, site
 
     auth.init_app(app)
     app.register_blueprint(site.bp)
     app.register_blueprint(cards.bp)
     app.register_blueprint(holder.bp)
+    app.register_blueprint(scan.bp)
+    app.register_blueprint(scan.api)
     errors.init_app(app)
 
 

@@ -1,5 +1,7 @@
 """Flask extensions, created unbound and initialised in create_app()."""
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -28,3 +30,5 @@ migrate = Migrate(compare_type=True)
 csrf = CSRFProtect()
 login = LoginManager()
 babel = Babel()
+# Counters live in each process's memory: a per-process ceiling, not a shared quota.
+limiter = Limiter(key_func=get_remote_address, storage_uri="memory://")

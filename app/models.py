@@ -26,6 +26,8 @@ VALIDITY_MODES = ("months", "calendar_year")
 PERIODS = ("month", "year")
 VISIT_SOURCES = ("camera", "barcode", "manual", "offline")
 VISIT_STATUSES = ("ok", "annulled")
+ANNUL_REASONS = ("mistake", "wrong_card", "wrong_tickets", "conflict", "other")
+CONFLICT_RESOLUTIONS = ("keep", "annul")
 SCAN_ACTIONS = ("check", "redeem")
 
 
@@ -279,6 +281,11 @@ class Visit(db.Model):
     __table_args__ = (
         one_of("source", VISIT_SOURCES),
         one_of("status", VISIT_STATUSES),
+        sa.CheckConstraint("annul_reason IS NULL OR annul_reason IN "
+                           "('mistake', 'wrong_card', 'wrong_tickets', 'conflict', 'other')",
+                           name="annul_reason_allowed"),
+        sa.CheckConstraint("conflict_resolution IS NULL OR conflict_resolution IN ('keep', 'annul')",
+                           name="conflict_resolution_allowed"),
         sa.CheckConstraint("adults BETWEEN 0 AND 1", name="adults_range"),
         sa.CheckConstraint("children BETWEEN 0 AND 100", name="children_range"),
         sa.CheckConstraint("assistants BETWEEN 0 AND 1", name="assistants_range"),
@@ -305,6 +312,13 @@ class Visit(db.Model):
     annulled_at: Mapped[datetime | None] = mapped_column(Stamp)
     annulled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     annul_reason: Mapped[str | None] = mapped_column(sa.String(32))
+    # An offline record the server would have refused (e.g. two devices admitted one card to
+    # one event): kept, since the person was admitted, and flagged for the coordinator.
+    conflict: Mapped[str | None] = mapped_column(sa.String(32), index=True)
+    conflict_resolution: Mapped[str | None] = mapped_column(sa.String(8))
+    conflict_resolved_at: Mapped[datetime | None] = mapped_column(Stamp)
+    conflict_resolved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    verified: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
 
     card: Mapped[Card] = relationship()
     venue: Mapped[Venue] = relationship()

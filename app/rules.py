@@ -185,7 +185,7 @@ def decide(
     now: datetime,
 ) -> Verdict:
     """Return the verdict on `card` for `tickets` at `venue` (and `event`) at `now`."""
-    _check_tickets(tickets)
+    check_tickets(tickets)
     if card is None:
         return Verdict("unknown_card", Allowed(0, 0, 0))
     allowed = allowed_for(card, event)
@@ -250,7 +250,8 @@ def local_date(moment: datetime) -> date:
     return moment.astimezone(TZ).date()
 
 
-def _check_tickets(tickets: Tickets) -> None:
+def check_tickets(tickets: Tickets) -> None:
+    """Raise InvalidTickets when the request itself is malformed, whatever the card."""
     if tickets.adults not in (0, 1):
         raise InvalidTickets("adults must be 0 or 1")
     if tickets.assistants not in (0, 1):

@@ -68,3 +68,12 @@ def test_the_migrated_database_keeps_the_constraints_that_protect_the_data(empty
     assert {"ck_visits_adults_range", "ck_visits_at_least_one_person"} <= checks
     assert {fk["referred_table"] for fk in inspector.get_foreign_keys("visits")} >= {
         "cards", "venues", "events", "users"}
+
+
+def test_every_check_constraint_of_the_models_is_in_the_migrated_database(empty):
+    upgrade()
+    inspector = sa.inspect(db.engine)
+    for table in db.metadata.sorted_tables:
+        wanted = {c.name for c in table.constraints if isinstance(c, sa.CheckConstraint)}
+        found = {c["name"] for c in inspector.get_check_constraints(table.name)}
+        assert wanted <= found, (table.name, wanted - found)

@@ -5,21 +5,25 @@ rule function, store every attempt, and answer a repeated client nonce from what
 """
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from app import rules
+from app import audit, rules
 from app.cardcodes import CodeError, parse_code, raw_code_hash
 from app.database import begin_write
 from app.extensions import db
 from app.keys import keyring
-from app.models import VISIT_SOURCES, Card, Event, ScanAttempt, User, Venue, Visit, utcnow
+from app.models import ANNUL_REASONS, VISIT_SOURCES, Card, Event, ScanAttempt, User, Venue, Visit, utcnow
 
 NO_TICKETS = rules.Allowed(adults=0, children=0, assistants=0)
+UNDO_WINDOW = timedelta(minutes=15)
+CLOCK_SKEW = timedelta(minutes=10)
+OFFLINE_HORIZON = timedelta(days=14)
 
 
 class DoorError(Exception):
@@ -42,6 +46,7 @@ class DoorRequest:
     nonce: str | None = None
     occurred_at: datetime | None = None
     source: str = "manual"
+    verified: bool = True  # False: a number typed on an offline device, never checked there
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ class DoorResult:
     uses_in_period: int = 0
     replaced_by: str | None = None
     visit_id: int | None = None
+    conflict: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -92,9 +98,15 @@ def check(user: User, req: DoorRequest, now: datetime | None = None) -> DoorResu
     return result
 
 
-def redeem(user: User, req: DoorRequest, now: datetime | None = None) -> DoorResult:
-    """Decide and, when ok, record the visit; a repeated nonce gets the first answer again."""
-    _validate_redeem(req)
+def redeem(user: User, req: DoorRequest, now: datetime | None = None,
+           offline: bool = False) -> DoorResult:
+    """Decide and, when ok, record the visit; a repeated nonce gets the first answer again.
+
+    `offline` is for records a device made without the network: the holder was already let
+    in, so a known card is recorded even when the rules now say no, flagged as a conflict
+    for the coordinator, and the rules judge it at the moment it happened.
+    """
+    _validate_redeem(req, now or utcnow())
     now = now or utcnow()
     begin_write()
     earlier = _attempt_for_nonce(user, req.nonce)
@@ -102,8 +114,11 @@ def redeem(user: User, req: DoorRequest, now: datetime | None = None) -> DoorRes
         db.session.commit()
         return earlier
     venue, event = _load_place(user, req, lock=True)
-    result = _decide(req, venue, event, now, lock=True)
-    visit = _record_visit(user, req, result, venue, event, now) if result.ok else None
+    moment = req.occurred_at if offline and req.occurred_at else now
+    result = _decide(req, venue, event, moment, lock=True)
+    conflict = None if result.ok else result.reason
+    record = result.ok or (offline and result.card is not None)
+    visit = _record_visit(user, req, result, venue, event, now, conflict) if record else None
     _store_attempt("redeem", user, req, result, visit)
     try:
         db.session.commit()
@@ -114,18 +129,20 @@ def redeem(user: User, req: DoorRequest, now: datetime | None = None) -> DoorRes
         if earlier is None:
             raise
         return earlier
-    return DoorResult(result.reason, result.card, result.allowed, result.uses_in_period,
-                      result.replaced_by, visit.id if visit else None)
+    return dataclasses.replace(result, visit_id=visit.id if visit else None,
+                               conflict=conflict if visit else None)
 
 
-def _validate_redeem(req: DoorRequest) -> None:
+def _validate_redeem(req: DoorRequest, now: datetime) -> None:
     try:
         uuid.UUID(req.nonce or "")
     except ValueError:
         raise DoorError("invalid_nonce") from None
     if req.source not in VISIT_SOURCES:
         raise DoorError("invalid_source")
-    if req.occurred_at is not None and req.occurred_at.tzinfo is None:
+    at = req.occurred_at
+    # A device clock may drift, but a record from the future or from long ago is not believable.
+    if at is not None and (at.tzinfo is None or not now - OFFLINE_HORIZON <= at <= now + CLOCK_SKEW):
         raise DoorError("invalid_occurred_at")
 
 
@@ -146,6 +163,10 @@ def _load_place(user: User, req: DoorRequest, lock: bool) -> tuple[Venue, Event 
 
 def _decide(req: DoorRequest, venue: Venue, event: Event | None, now: datetime,
             lock: bool) -> DoorResult:
+    try:
+        rules.check_tickets(req.tickets)
+    except rules.InvalidTickets:
+        raise DoorError("invalid_tickets") from None
     try:
         parsed = parse_code(req.code, keyring().public_keys())
     except CodeError as exc:
@@ -189,14 +210,14 @@ def _history(card: Card, event: Event | None, region: rules.RegionRules,
 
 
 def _record_visit(user: User, req: DoorRequest, result: DoorResult, venue: Venue,
-                  event: Event | None, now: datetime) -> Visit:
+                  event: Event | None, now: datetime, conflict: str | None) -> Visit:
     tickets = req.tickets
     visit = Visit(card_id=result.card.id, venue_id=venue.id,
                   event_id=event.id if event else None, user_id=user.id,
                   adults=tickets.adults, children=tickets.children,
                   assistants=tickets.assistants, category=venue.category,
                   occurred_at=req.occurred_at or now, recorded_at=now, nonce=req.nonce,
-                  source=req.source, status="ok")
+                  source=req.source, status="ok", conflict=conflict, verified=req.verified)
     db.session.add(visit)
     db.session.flush()
     return visit
@@ -222,5 +243,29 @@ def _attempt_for_nonce(user: User, nonce: str | None) -> DoorResult | None:
     card = None
     if attempt.card_number:
         card = db.session.scalar(sa.select(Card).where(Card.number == attempt.card_number))
-    return DoorResult(attempt.reason, card, visit_id=attempt.visit_id)
+    visit = db.session.get(Visit, attempt.visit_id) if attempt.visit_id else None
+    return DoorResult(attempt.reason, card, visit_id=attempt.visit_id,
+                      conflict=visit.conflict if visit else None)
+
+
+def annul(user: User, visit_id: int, reason: str, now: datetime | None = None) -> Visit:
+    """Undo one's own record within the undo window; the visit stays, marked annulled."""
+    now = now or utcnow()
+    if reason not in ANNUL_REASONS:
+        raise DoorError("invalid_reason")
+    begin_write()
+    visit = db.session.scalar(sa.select(Visit).where(Visit.id == visit_id).with_for_update())
+    if visit is None or not may_scan(user, visit.venue):
+        raise DoorError("unknown_visit", 404)
+    if visit.user_id != user.id:
+        raise DoorError("not_your_record", 403)
+    if visit.status == "annulled":
+        raise DoorError("already_annulled", 409)
+    if now - visit.recorded_at > UNDO_WINDOW:
+        raise DoorError("too_late", 409)
+    visit.status, visit.annulled_at, visit.annulled_by_id = "annulled", now, user.id
+    visit.annul_reason = reason
+    audit.record(user, "visit.annul", visit, region_id=visit.venue.region_id, reason=reason)
+    db.session.commit()
+    return visit
 

@@ -1,0 +1,121 @@
+"""The OpenAPI 3.1 document of the scanner's JSON API (served at /api/openapi.json)."""
+from __future__ import annotations
+
+from app.models import ANNUL_REASONS, VISIT_SOURCES
+from app.rules import REASONS
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict) -> dict:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _answer(description: str, schema: dict) -> dict:
+    return {"description": description, **_json(schema)}
+
+
+ERRORS = {
+    "400": _answer("The request is malformed (reason code in error.code)", _ref("Error")),
+    "401": _answer("Not signed in", _ref("Error")),
+    "403": _answer("Not allowed for this account or venue", _ref("Error")),
+    "429": _answer("Too many requests from this account", _ref("Error")),
+}
+
+INT = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+COUNT = {"type": "integer", "minimum": 0, "maximum": 100}
+TICKETS = {"adults": {"type": "integer", "minimum": 0, "maximum": 1},
+           "children": COUNT, "assistants": {"type": "integer", "minimum": 0, "maximum": 1}}
+
+SCHEMAS = {
+    "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+        "type": "object", "required": ["code", "message"],
+        "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
+    "CheckRequest": {"type": "object", "required": ["code", "venue_id"], "properties": {
+        "code": {"type": "string", "maxLength": 4096,
+                 "description": "What was scanned or typed: a QR payload or a card number"},
+        "venue_id": INT, "event_id": {"anyOf": [INT, {"type": "null"}]}, **TICKETS}},
+    "RedeemRequest": {"allOf": [_ref("CheckRequest"), {
+        "type": "object", "required": ["nonce", "occurred_at", "source"], "properties": {
+            "nonce": {"type": "string", "format": "uuid"},
+            "occurred_at": {"type": "string", "format": "date-time"},
+            "source": {"type": "string", "enum": list(VISIT_SOURCES)},
+            "verified": {"type": "boolean", "default": True}}}]},
+    "Card": {"type": ["object", "null"], "properties": {
+        "number": {"type": "string"}, "region": {"type": "string"}, "region_id": INT,
+        "kind": {"type": "string", "enum": ["personal", "community"]}, "children": COUNT,
+        "valid_until": {"type": ["string", "null"], "format": "date"}}},
+    "Verdict": {"type": "object", "required": ["verdict", "reason", "allowed"], "properties": {
+        "verdict": {"type": "string", "enum": ["ok", "refused"]},
+        "reason": {"type": "string", "enum": list(REASONS)},
+        "card": _ref("Card"), "replaced_by": {"type": ["string", "null"]},
+        "allowed": {"type": "object", "properties": TICKETS},
+        "uses_in_period": {"type": "integer", "minimum": 0}}},
+    "RedeemAnswer": {"allOf": [_ref("Verdict"), {"type": "object", "properties": {
+        "visit_id": {"anyOf": [INT, {"type": "null"}]},
+        "conflict": {"type": ["string", "null"]}}}]},
+    "Event": {"type": "object", "properties": {
+        "id": INT, "venue_id": INT, "title": {"type": "string"},
+        "starts_at": {"type": "string", "format": "date-time"},
+        "kind": {"type": "string", "enum": ["event", "course"]},
+        "quota": {"type": ["integer", "null"]}, "left": {"type": ["integer", "null"]}}},
+}
+
+
+def _post(summary: str, request: str, answer: str, extra: dict | None = None) -> dict:
+    return {"post": {"summary": summary, "requestBody": {"required": True, **_json(_ref(request))},
+                     "responses": {"200": _answer("The answer", _ref(answer)), **ERRORS,
+                                   **(extra or {})}}}
+
+
+def _get(summary: str, schema: dict, params: list[dict] | None = None) -> dict:
+    return {"get": {"summary": summary, "parameters": params or [],
+                    "responses": {"200": _answer("The answer", schema), **ERRORS}}}
+
+
+VENUE_PARAM = {"name": "venue_id", "in": "query", "required": True, "schema": INT}
+
+
+def document() -> dict:
+    """The whole OpenAPI document."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Kaikukortti card check: scanner API", "version": "1",
+                 "description": "Same-origin session cookie; send the page's CSRF token as "
+                                "X-CSRFToken on every POST. Verdict reasons are stable codes."},
+        "components": {"schemas": {**SCHEMAS, "AnnulRequest": {
+            "type": "object", "required": ["visit_id", "reason"], "properties": {
+                "visit_id": INT, "reason": {"type": "string", "enum": list(ANNUL_REASONS)}}},
+            "SyncRequest": {"type": "object", "required": ["visits"], "properties": {
+                "visits": {"type": "array", "maxItems": 500, "items": _ref("RedeemRequest")}}},
+            "SyncAnswer": {"type": "object", "properties": {"results": {
+                "type": "array", "items": {"type": "object"}}}},
+            "Ok": {"type": "object", "properties": {"ok": {"type": "boolean"}}}},
+            "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "session"},
+                                "csrf": {"type": "apiKey", "in": "header",
+                                         "name": "X-CSRFToken"}}},
+        "security": [{"session": [], "csrf": []}],
+        "paths": {
+            "/api/scan/check": _post("Check a code for a venue", "CheckRequest", "Verdict"),
+            "/api/scan/redeem": _post("Check and record a visit (idempotent per nonce)",
+                                      "RedeemRequest", "RedeemAnswer",
+                                      {"409": _answer("Nonce used by another account",
+                                                      _ref("Error"))}),
+            "/api/scan/annul": _post("Undo one's own record within 15 minutes",
+                                     "AnnulRequest", "Ok",
+                                     {"404": _answer("No such record", _ref("Error")),
+                                      "409": _answer("Too late or already undone",
+                                                     _ref("Error"))}),
+            "/api/scan/sync": _post("Records made offline; one result per item",
+                                    "SyncRequest", "SyncAnswer"),
+            "/api/scan/venues": _get("Venues this account scans for, with today's events",
+                                     {"type": "object"}),
+            "/api/scan/today": _get("Today's records at a venue", {"type": "object"},
+                                    [VENUE_PARAM, {"name": "event_id", "in": "query",
+                                                   "required": False, "schema": INT}]),
+            "/api/scan/offline-bundle": _get("Keys, rules and revocations for offline checks",
+                                             {"type": "object"}, [VENUE_PARAM]),
+        },
+    }

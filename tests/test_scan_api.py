@@ -1,0 +1,342 @@
+"""The scanner's JSON API (DESIGN §7): verdicts, records, undo, today's list, offline bundle, sync."""
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from app.cardcodes import format_number, verify_payload
+from app.cards.service import qr_payload
+from app.extensions import db
+from app.models import ScanAttempt, Visit
+from tests.conftest import csrf_token
+from tests.support import factories
+
+
+class Api:
+    """A signed-in scanner: JSON bodies with the page's CSRF token in X-CSRFToken."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+        self.token = None
+
+    def post(self, path: str, body, token: bool = True):
+        """POST JSON, as the PWA does."""
+        if self.token is None:
+            self.token = csrf_token(self.client, "/")
+        headers = {"X-CSRFToken": self.token} if token else {}
+        return self.client.post(path, json=body, headers=headers)
+
+    def get(self, path: str, **params):
+        """GET with query parameters."""
+        return self.client.get(path, query_string=params)
+
+
+@pytest.fixture
+def api(world, auth, client) -> Api:
+    """Region A's box office, signed in."""
+    auth.login("box-a")
+    return Api(client)
+
+
+def now_iso() -> str:
+    """Now as the device writes it."""
+    return datetime.now(UTC).isoformat()
+
+
+def redeem_body(world, card, event=None, **changes) -> dict:
+    """A complete redeem body."""
+    body = {"code": card.number, "venue_id": world.theatre.id,
+            "event_id": event.id if event else None, "adults": 1, "children": 0,
+            "assistants": 0, "nonce": str(uuid.uuid4()), "occurred_at": now_iso(),
+            "source": "camera"}
+    body.update(changes)
+    return body
+
+
+def visits() -> list[Visit]:
+    """Every visit."""
+    db.session.rollback()
+    return list(db.session.scalars(sa.select(Visit).order_by(Visit.id)))
+
+
+# check
+
+def test_check_answers_ok_with_the_card_and_what_it_allows(world, api):
+    card = factories.card(world.a, children=2)
+    db.session.commit()
+    answer = api.post("/api/scan/check", {"code": qr_payload(card), "venue_id": world.theatre.id})
+    assert answer.status_code == 200
+    data = answer.get_json()
+    assert (data["verdict"], data["reason"]) == ("ok", "ok")
+    assert data["card"] == {"number": format_number(card.number), "region": "AAA",
+                            "region_id": world.a.id, "kind": "personal", "children": 2,
+                            "valid_until": card.valid_until.isoformat()}
+    assert data["allowed"] == {"adults": 1, "children": 2, "assistants": 1}
+
+
+@pytest.mark.parametrize("code, reason", [
+    ("HELLO WORLD", "unknown_card"), ("", "unknown_card"), ("\x00\x01binary", "unknown_card"),
+    ("A" * 4096, "unknown_card"),
+])
+def test_check_refuses_what_is_not_a_card_with_a_reason_code(world, api, code, reason):
+    data = api.post("/api/scan/check", {"code": code, "venue_id": world.theatre.id}).get_json()
+    assert (data["verdict"], data["reason"], data["card"]) == ("refused", reason, None)
+
+
+def test_a_truncated_or_tampered_payload_is_refused(world, api):
+    card = factories.card(world.a)
+    db.session.commit()
+    payload = qr_payload(card)
+    truncated = api.post("/api/scan/check", {"code": payload[:-10], "venue_id": world.theatre.id})
+    tampered = payload[:20] + ("B" if payload[20] != "B" else "C") + payload[21:]
+    altered = api.post("/api/scan/check", {"code": tampered, "venue_id": world.theatre.id})
+    assert truncated.get_json()["reason"] in {"unknown_card", "bad_signature"}
+    assert altered.get_json()["reason"] == "bad_signature"
+
+
+@pytest.mark.parametrize("body, status, code", [
+    ({"venue_id": 1}, 400, "invalid_request"),
+    ({"code": "X", "venue_id": "1"}, 400, "invalid_request"),
+    ({"code": "X", "venue_id": True}, 400, "invalid_request"),
+    ({"code": "X", "venue_id": 999999}, 404, "unknown_venue"),
+    ({"code": "X", "venue_id": "HALL_B"}, 403, "venue_not_allowed"),
+    ({"code": "X", "venue_id": "THEATRE", "event_id": 999999}, 404, "unknown_event"),
+    ({"code": "X", "venue_id": "THEATRE", "adults": 5}, 400, "invalid_tickets"),
+    (["not", "an", "object"], 400, "invalid_json"),
+])
+def test_a_malformed_check_answers_json_with_a_reason_code(world, api, body, status, code):
+    if isinstance(body, dict):
+        body = {k: ({"HALL_B": world.hall_b.id, "THEATRE": world.theatre.id}.get(v, v)
+                    if k == "venue_id" else v) for k, v in body.items()}
+    answer = api.post("/api/scan/check", body)
+    assert answer.status_code == status
+    error = answer.get_json()["error"]
+    assert error["code"] == code and error["message"]
+
+
+def test_the_api_requires_the_csrf_header(world, api):
+    answer = api.post("/api/scan/check", {"code": "X", "venue_id": world.theatre.id}, token=False)
+    assert answer.status_code == 400
+    assert answer.get_json()["error"]["code"] == "csrf_failed"
+
+
+def test_the_api_answers_401_json_when_not_signed_in(world, client):
+    answer = client.get("/api/scan/venues")
+    assert answer.status_code == 401
+    assert answer.get_json()["error"]["code"] == "login_required"
+
+
+def test_an_issuer_may_not_use_the_scan_api(world, auth, client):
+    auth.login("issuer-a")
+    assert client.get("/api/scan/venues").status_code == 403
+
+
+# redeem and annul
+
+def test_redeem_records_a_visit_and_the_same_nonce_again_records_nothing_more(world, api):
+    card = factories.card(world.a)
+    db.session.commit()
+    body = redeem_body(world, card, world.show)
+    first, again = api.post("/api/scan/redeem", body), api.post("/api/scan/redeem", body)
+    assert first.get_json()["verdict"] == "ok"
+    assert first.get_json()["visit_id"] == again.get_json()["visit_id"] is not None
+    [visit] = visits()
+    assert visit.source == "camera"
+
+
+def test_redeem_of_a_used_card_for_the_same_event_is_refused(world, api):
+    card = factories.card(world.a)
+    db.session.commit()
+    api.post("/api/scan/redeem", redeem_body(world, card, world.show))
+    second = api.post("/api/scan/redeem", redeem_body(world, card, world.show)).get_json()
+    assert (second["verdict"], second["reason"], second["visit_id"]) == (
+        "refused", "already_used", None)
+
+
+@pytest.mark.parametrize("changes, code", [
+    ({"nonce": "nope"}, "invalid_nonce"), ({"source": "psychic"}, "invalid_source"),
+    ({"occurred_at": "yesterday"}, "invalid_occurred_at"),
+    ({"occurred_at": "2026-01-01T10:00:00"}, "invalid_occurred_at"),
+    ({"occurred_at": "2099-01-01T10:00:00+02:00"}, "invalid_occurred_at"),
+])
+def test_a_malformed_redeem_is_refused_and_records_nothing(world, api, changes, code):
+    card = factories.card(world.a)
+    db.session.commit()
+    answer = api.post("/api/scan/redeem", redeem_body(world, card, **changes))
+    assert answer.status_code == 400 and answer.get_json()["error"]["code"] == code
+    assert visits() == []
+
+
+def test_ones_own_record_can_be_undone_and_then_not_again(world, api):
+    card = factories.card(world.a)
+    db.session.commit()
+    visit_id = api.post("/api/scan/redeem", redeem_body(world, card)).get_json()["visit_id"]
+    assert api.post("/api/scan/annul", {"visit_id": visit_id, "reason": "mistake"}).get_json() \
+        == {"ok": True}
+    [visit] = visits()
+    assert (visit.status, visit.annul_reason) == ("annulled", "mistake")
+    again = api.post("/api/scan/annul", {"visit_id": visit_id, "reason": "mistake"})
+    assert (again.status_code, again.get_json()["error"]["code"]) == (409, "already_annulled")
+
+
+def test_a_record_older_than_fifteen_minutes_cannot_be_undone(world, api):
+    card = factories.card(world.a)
+    db.session.commit()
+    visit_id = api.post("/api/scan/redeem", redeem_body(world, card)).get_json()["visit_id"]
+    db.session.rollback()  # a fresh snapshot that sees the request's visit
+    db.session.execute(sa.update(Visit).where(Visit.id == visit_id).values(
+        recorded_at=datetime.now(UTC) - timedelta(minutes=16)))
+    db.session.commit()
+    answer = api.post("/api/scan/annul", {"visit_id": visit_id, "reason": "mistake"})
+    assert (answer.status_code, answer.get_json()["error"]["code"]) == (409, "too_late")
+
+
+def test_another_persons_record_cannot_be_undone(world, api, auth, client):
+    card = factories.card(world.a)
+    db.session.commit()
+    visit_id = api.post("/api/scan/redeem", redeem_body(world, card)).get_json()["visit_id"]
+    auth.logout()
+    auth.login("coord-a")
+    other = Api(client)
+    answer = other.post("/api/scan/annul", {"visit_id": visit_id, "reason": "mistake"})
+    assert (answer.status_code, answer.get_json()["error"]["code"]) == (403, "not_your_record")
+    assert visits()[0].status == "ok"
+
+
+# venues, today's list, offline bundle
+
+def test_venues_lists_the_accounts_venues_with_todays_events_and_places_left(world, api):
+    card = factories.card(world.a, children=2)
+    db.session.commit()
+    api.post("/api/scan/redeem", redeem_body(world, card, world.small_show, children=2))
+    venues = api.get("/api/scan/venues").get_json()["venues"]
+    assert [v["name"] for v in venues] == ["Opisto", "Teatteri"]
+    theatre = next(v for v in venues if v["id"] == world.theatre.id)
+    small = next(e for e in theatre["events"] if e["id"] == world.small_show.id)
+    assert (small["quota"], small["left"]) == (10, 7)
+
+
+def test_todays_list_shows_records_with_short_numbers_and_what_can_be_undone(world, api):
+    card = factories.card(world.a)
+    db.session.commit()
+    api.post("/api/scan/redeem", redeem_body(world, card, world.show))
+    [row] = api.get("/api/scan/today", venue_id=world.theatre.id).get_json()["visits"]
+    assert row["card_number"] == format_number(card.number)
+    assert (row["mine"], row["can_annul"], row["status"]) == (True, True, "ok")
+    assert api.get("/api/scan/today", venue_id=world.hall_b.id).status_code == 403
+
+
+def test_the_offline_bundle_carries_keys_rules_revocations_and_todays_records(world, api, app):
+    active, gone = factories.card(world.a), factories.card(world.a, status="deactivated")
+    local = factories.card(world.b, status="lost")
+    db.session.commit()
+    api.post("/api/scan/redeem", redeem_body(world, active, world.show))
+    data = api.get("/api/scan/offline-bundle", venue_id=world.theatre.id).get_json()
+    assert data["venue"]["id"] == world.theatre.id
+    assert gone.number in data["revoked"] and local.number not in data["revoked"]
+    assert set(data["regions"]) == {str(world.a.id)}  # B is local-only: not accepted here
+    assert data["regions"][str(world.a.id)]["national_network"] is True
+    assert [v["card_number"] for v in data["recent_visits"]] == [active.number]
+    from base64 import b64decode
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    keys = {int(k): Ed25519PublicKey.from_public_bytes(b64decode(v))
+            for k, v in data["keys"].items()}
+    assert verify_payload(qr_payload(active), keys).number == active.number
+
+
+# sync
+
+def test_sync_records_each_offline_visit_once_and_a_second_sync_adds_none(world, api):
+    cards = [factories.card(world.a) for _ in range(5)]
+    db.session.commit()
+    batch = [redeem_body(world, c, world.show, source="offline") for c in cards]
+    first = api.post("/api/scan/sync", {"visits": batch}).get_json()["results"]
+    again = api.post("/api/scan/sync", {"visits": batch}).get_json()["results"]
+    assert [r["verdict"] for r in first] == ["ok"] * 5
+    assert [r["visit_id"] for r in again] == [r["visit_id"] for r in first]
+    assert [r["nonce"] for r in first] == [b["nonce"] for b in batch]
+    assert len(visits()) == 5
+
+
+def test_two_devices_admitting_one_card_to_one_event_offline_is_kept_and_flagged(world, api):
+    card = factories.card(world.a)
+    db.session.commit()
+    api.post("/api/scan/sync", {"visits": [redeem_body(world, card, world.show, source="offline")]})
+    [result] = api.post("/api/scan/sync", {"visits": [
+        redeem_body(world, card, world.show, source="offline")]}).get_json()["results"]
+    assert (result["verdict"], result["conflict"]) == ("ok", "already_used")
+    first, second = visits()
+    assert (first.conflict, second.conflict) == (None, "already_used")
+    assert second.status == "ok"
+
+
+def test_an_offline_record_is_judged_at_the_time_it_was_made(world, api, today):
+    card = factories.card(world.a, valid_until=today - timedelta(days=1))
+    db.session.commit()
+    yesterday = (datetime.now(UTC) - timedelta(days=1, hours=1)).isoformat()
+    [result] = api.post("/api/scan/sync", {"visits": [
+        redeem_body(world, card, source="offline", occurred_at=yesterday)]}).get_json()["results"]
+    assert (result["reason"], result["conflict"]) == ("ok", None)
+
+
+def test_an_unverified_typed_number_of_no_card_is_refused_at_sync_and_stored_as_an_attempt(
+        world, api):
+    card = factories.card(world.a)
+    db.session.commit()
+    [result] = api.post("/api/scan/sync", {"visits": [
+        {**redeem_body(world, card, source="offline"), "code": "ZZZZ-ZZZ-ZZZ",
+         "verified": False}]}).get_json()["results"]
+    assert (result["verdict"], result["reason"], result["visit_id"]) == (
+        "refused", "unknown_card", None)
+    assert visits() == []
+    assert db.session.scalar(sa.select(sa.func.count(ScanAttempt.id))) == 1
+
+
+def test_an_unverified_typed_number_of_a_card_is_recorded_as_unverified(world, api):
+    card = factories.card(world.a)
+    db.session.commit()
+    api.post("/api/scan/sync", {"visits": [redeem_body(world, card, source="offline",
+                                                       verified=False)]})
+    [visit] = visits()
+    assert visit.verified is False and visit.conflict is None
+
+
+def test_a_bad_item_in_a_sync_answers_its_error_and_the_others_are_kept(world, api):
+    card = factories.card(world.a)
+    db.session.commit()
+    results = api.post("/api/scan/sync", {"visits": [
+        {"nonce": "x"}, redeem_body(world, card, source="offline"), "junk"]}).get_json()["results"]
+    assert [r["verdict"] for r in results] == ["error", "ok", "error"]
+    assert results[0]["error"]["code"] == "invalid_request"
+    assert len(visits()) == 1
+
+
+def test_a_sync_of_more_than_five_hundred_records_is_refused(world, api):
+    answer = api.post("/api/scan/sync", {"visits": [{}] * 501})
+    assert (answer.status_code, answer.get_json()["error"]["code"]) == (413, "too_many_visits")
+
+
+# limits and the document
+
+def test_the_scan_api_limits_requests_per_account(world, auth, client, app):
+    app.config["SCAN_RATE_LIMIT"] = "3 per minute"
+    auth.login("box-a")
+    answers = [client.get("/api/scan/venues").status_code for _ in range(4)]
+    assert answers == [200, 200, 200, 429]
+    assert client.get("/api/scan/venues").get_json()["error"]["code"] == "rate_limited"
+    auth.logout()
+    auth.login("coord-a")
+    assert client.get("/api/scan/venues").status_code == 200  # another account has its own count
+
+
+def test_the_openapi_document_describes_every_scan_endpoint(client, app):
+    document = client.get("/api/openapi.json").get_json()
+    assert document["openapi"].startswith("3.")
+    api_rules = {r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/api/scan/")}
+    assert api_rules == set(document["paths"])
+    reasons = document["components"]["schemas"]["Verdict"]["properties"]["reason"]["enum"]
+    assert "already_used" in reasons and "bad_signature" in reasons
