@@ -37,7 +37,10 @@ EVIL_NEXT = [
 ]
 # Endpoints anyone may open: the login page, the language switch, the health check, and the
 # holder's digital card (DESIGN §5), which lives in its own blueprint.
-PUBLIC_ENDPOINTS = {"auth.login", "site.set_language", "site.healthz", "static"}
+# The scanner's manifest and service worker hold no data: browsers fetch manifests without
+# cookies, and the worker must load on a device whose session has run out.
+PUBLIC_ENDPOINTS = {"auth.login", "site.set_language", "site.healthz", "static",
+                    "scan_api.openapi_document", "scan.manifest", "scan.service_worker"}
 PUBLIC_BLUEPRINTS = {"holder"}
 
 
@@ -508,3 +511,22 @@ def test_every_other_page_sends_an_anonymous_visitor_to_login(app, client):
 def test_public_decorator_admits_anonymous_visitors(app, client):
     app.add_url_rule("/probe/open", view_func=public(_probe("open")))
     assert client.get("/probe/open").get_json() == {"probe": "open"}
+
+
+def test_staying_signed_in_on_the_device_sets_a_long_lived_remember_cookie(world, client):
+    token = csrf_token(client)
+    client.post("/login", data={"username": "box-a", "password": PASSWORD, "remember": "y",
+                                "csrf_token": token})
+    cookie = client.get_cookie("remember_token")
+    assert cookie is not None and cookie.http_only
+    assert cookie.expires is not None
+
+
+def test_without_staying_signed_in_no_remember_cookie_is_set(world, auth, client):
+    auth.login("box-a")
+    assert client.get_cookie("remember_token") is None
+
+
+def test_the_login_form_offers_to_stay_signed_in_checked_by_default(client):
+    html = client.get("/login").get_data(as_text=True)
+    assert 'name="remember"' in html and "checked" in html

@@ -49,7 +49,7 @@ def login():
                     time=format_datetime(exc.until, "short")), "error")
             return render_template("auth/login.html", form=form), 429
         if user is not None:
-            login_user(user)
+            login_user(user, remember=bool(form.remember.data))
             return redirect(safe_next(request.args.get("next")))
         flash(_("Wrong username or password."), "error")
         status = 401
