@@ -14,8 +14,8 @@ from app.rules import TZ
 from tests.browser.conftest import assert_no_axe_violations
 
 SCREENSHOT = "/tmp/digital-card-360.png"
-NOT_VALID = re.compile(r"(This card is no longer valid|Kortti ei ole enää voimassa"
-                       r"|Kortet är inte längre giltigt)")
+NOT_VALID = re.compile(r"(This card is no longer valid|Tämä kortti ei ole enää voimassa"
+                       r"|Det här kortet är inte längre giltigt)")
 
 
 def today() -> date:
