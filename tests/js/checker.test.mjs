@@ -1,0 +1,185 @@
+// static/scan/checker.js held to tests/vectors/rules.json, the vectors app/rules.py passes.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { after, test } from "node:test";
+
+import {
+  InvalidTickets,
+  cardFromPayload,
+  decide,
+  eventFromBundle,
+  localDate,
+  venueFromBundle,
+} from "../../static/scan/checker.js";
+
+const doc = JSON.parse(readFileSync(new URL("../vectors/rules.json", import.meta.url), "utf8"));
+const { regions, vectors } = doc;
+const MIN_OFFLINE_VECTORS = 40;
+
+/** Turn one vector into decide()'s arguments, resolving region keys to rule objects. */
+function inputs(vector) {
+  const card = vector.card && { ...vector.card, region: regions[vector.card.region] };
+  const venue = { ...vector.venue, region: regions[vector.venue.region] };
+  return [card, venue, vector.event, vector.tickets, vector.history, vector.now];
+}
+
+function assertVerdict(vector) {
+  const verdict = decide(...inputs(vector));
+  const { expect } = vector;
+  assert.equal(verdict.reason, expect.reason);
+  if ("allowed" in expect) assert.deepEqual(verdict.allowed, expect.allowed);
+  if ("uses_in_period" in expect) assert.equal(verdict.uses_in_period, expect.uses_in_period);
+  assert.equal(verdict.replaced_by, expect.replaced_by ?? null);
+}
+
+const ran = { offline: 0, online: 0 };
+
+for (const vector of vectors.filter((v) => !v.online_only)) {
+  test(`vector: ${vector.name}`, () => {
+    assertVerdict(vector);
+    ran.offline += 1;
+  });
+}
+
+// The device has the bundle's rules and its own records, so it decides these too.
+for (const vector of vectors.filter((v) => v.online_only)) {
+  test(`online-only vector, decided offline too: ${vector.name}`, () => {
+    assertVerdict(vector);
+    ran.online += 1;
+  });
+}
+
+after(() => {
+  const offline = vectors.filter((v) => !v.online_only).length;
+  assert.equal(ran.offline, offline, "not every offline vector passed");
+  assert.ok(ran.offline >= MIN_OFFLINE_VECTORS, `only ${ran.offline} offline vectors ran`);
+  console.log(`# vectors passed: ${ran.offline} offline + ${ran.online} online-only of ${vectors.length}`);
+});
+
+test("at least 40 vectors are for the offline checker", () => {
+  assert.ok(vectors.filter((v) => !v.online_only).length >= MIN_OFFLINE_VECTORS);
+});
+
+// --- malformed requests, as in tests/test_rules.py --------------------------------------
+
+const north = regions.north;
+const NOW = "2026-03-15T12:00:00+02:00";
+const activeCard = {
+  number: "7KQD-3MZP-X",
+  kind: "personal",
+  status: "active",
+  region: north,
+  valid_until: "2026-12-31",
+  children: 2,
+  replaced_by: null,
+};
+const inactiveVenue = { id: 10, active: false, region: north };
+const MALFORMED = {
+  "two adults": { adults: 2 },
+  "negative adults": { adults: -1, assistants: 1 },
+  "two assistants": { assistants: 2 },
+  "negative children": { children: -1 },
+  nobody: { adults: 0, children: 0, assistants: 0 },
+  "half a child": { children: 0.5 },
+  "a string": { adults: "1" },
+};
+
+for (const [name, tickets] of Object.entries(MALFORMED)) {
+  for (const card of [activeCard, null]) {
+    test(`malformed tickets (${name}) raise InvalidTickets before any verdict, ${card ? "known" : "no"} card`, () => {
+      assert.throws(
+        () => decide(card, inactiveVenue, null, tickets, [], NOW),
+        (error) => error instanceof InvalidTickets && error.name === "InvalidTickets",
+      );
+    });
+  }
+}
+
+test("missing ticket counts take Python's defaults: one adult", () => {
+  const verdict = decide(activeCard, { id: 10, active: true, region: north }, null, {}, [], NOW);
+  assert.equal(verdict.reason, "ok");
+});
+
+test("a now without an offset is refused", () => {
+  const venue = { id: 10, active: true, region: north };
+  assert.throws(() => decide(activeCard, venue, null, {}, [], "2026-03-15T12:00:00"), /offset/);
+});
+
+test("a Date works as now", () => {
+  const venue = { id: 10, active: true, region: north };
+  assert.equal(decide(activeCard, venue, null, {}, [], new Date("2027-01-01T00:30:00+02:00")).reason, "expired");
+});
+
+test("unknown rule values are rejected", () => {
+  const venue = { id: 10, active: true, region: north };
+  const course = { id: 1, kind: "concert", quota: null, persons_taken: 0 };
+  assert.throws(() => decide({ ...activeCard, status: "stolen" }, venue, null, {}, [], NOW));
+  assert.throws(() => decide({ ...activeCard, kind: "family" }, venue, null, {}, [], NOW));
+  assert.throws(() => decide(activeCard, venue, course, {}, [], NOW));
+  assert.throws(() => decide({ ...activeCard, region: { ...north, period: "week" } }, venue, null, {}, [], NOW));
+});
+
+test("the local date is Helsinki's, in summer and in winter", () => {
+  assert.equal(localDate("2026-06-30T20:59:00Z"), "2026-06-30");
+  assert.equal(localDate("2026-06-30T21:00:00Z"), "2026-07-01");
+  assert.equal(localDate("2025-12-31T21:59:00+00:00"), "2025-12-31");
+  assert.equal(localDate("2025-12-31T22:00:00+00:00"), "2026-01-01");
+});
+
+// --- from the offline bundle to decide()'s inputs ---------------------------------------
+
+const bundle = {
+  generated_at: "2026-03-15T08:00:00+02:00",
+  venue: { id: 10, name: "Theatre", region_id: 1, active: true, category: "theatre" },
+  keys: {},
+  regions: { 1: { ...regions.north }, 3: { ...regions.island } },
+  revoked: ["M4T6PV2587"],
+  events: [{ id: 100, title: "Play", starts_at: "2026-03-15T19:00:00+02:00", kind: "event", quota: 10, left: 3 }],
+  recent_visits: [],
+};
+const payload = {
+  version: 1,
+  keyId: 1,
+  number: "R13375J1HK",
+  regionId: 1,
+  validUntil: "2026-12-31",
+  children: 2,
+  kind: "personal",
+};
+
+test("a verified payload becomes an active card of its region", () => {
+  const card = cardFromPayload(payload, bundle);
+  assert.equal(card.status, "active");
+  assert.equal(card.region.id, 1);
+  assert.equal(card.valid_until, "2026-12-31");
+  assert.equal(decide(card, venueFromBundle(bundle), null, { children: 2 }, [], NOW).reason, "ok");
+});
+
+test("a revoked number is a deactivated card, from the bundle or from the device", () => {
+  const revoked = { ...payload, number: "M4T6PV2587" };
+  assert.equal(cardFromPayload(revoked, bundle).status, "deactivated");
+  assert.equal(cardFromPayload(payload, bundle, new Set(["R13375J1HK"])).status, "deactivated");
+  const verdict = decide(cardFromPayload(revoked, bundle), venueFromBundle(bundle), null, {}, [], NOW);
+  assert.equal(verdict.reason, "deactivated");
+});
+
+test("a region the bundle does not know is wrong_region", () => {
+  const card = cardFromPayload({ ...payload, regionId: 99 }, bundle);
+  assert.deepEqual([card.region.id, card.region.national_network], [99, false]);
+  assert.equal(decide(card, venueFromBundle(bundle), null, {}, [], NOW).reason, "wrong_region");
+});
+
+test("a community payload admits its region's group size", () => {
+  const card = cardFromPayload({ ...payload, kind: "community", children: 0 }, bundle);
+  const verdict = decide(card, venueFromBundle(bundle), null, { children: 10 }, [], NOW);
+  assert.deepEqual([verdict.reason, verdict.allowed.children], ["ok", 10]);
+});
+
+test("a bundle event's places left, less the device's own records, decide event_full", () => {
+  const card = cardFromPayload(payload, bundle);
+  const venue = venueFromBundle(bundle);
+  const event = eventFromBundle(bundle.events[0]);
+  assert.equal(event.persons_taken, 7);
+  assert.equal(decide(card, venue, event, { children: 2 }, [], NOW).reason, "ok");
+  assert.equal(decide(card, venue, eventFromBundle(bundle.events[0], 1), { children: 2 }, [], NOW).reason, "event_full");
+});
