@@ -27,7 +27,7 @@ install-dev: $(VENV)/.installed-dev
 
 # Compiled catalogues are build output: compile them from the committed .po files.
 translations: | $(VENV)/.installed
-	$(VENV)/bin/pybabel -q compile -d app/translations
+	$(VENV)/bin/pybabel -q compile --use-fuzzy -d app/translations
 
 migrate: install
 	$(FLASK) db upgrade

@@ -63,7 +63,3 @@ def test_a_chosen_language_wins_over_the_browsers(client):
     html = client.get("/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "<h1>Logga in</h1>" in html
 
-
-@pytest.mark.parametrize("lang", ["fi", "sv", "en"])
-def test_no_catalogue_is_marked_fuzzy_so_the_build_compiles_it(lang):
-    assert not catalogue(lang).fuzzy, "pybabel compile skips a fuzzy catalogue: clear the flag"

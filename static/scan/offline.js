@@ -1,0 +1,247 @@
+// Working without a network (DESIGN §6): the offline bundle, decisions on the device, the
+// queue of records waiting for the server, and sending them when the network returns.
+import * as api from "./api.js";
+import * as store from "./store.js";
+
+const SYNC_BATCH = 100;
+const ONE_TICKET = { adults: 1, children: 0, assistants: 0 };
+
+let modules = null;
+
+/** codes.js and checker.js, loaded on first use (the online path never needs them). */
+export function offlineModules() {
+  modules ??= Promise.all([import("./codes.js"), import("./checker.js")])
+    .then(([codes, checker]) => ({ codes, checker }))
+    .catch((error) => {
+      modules = null;
+      throw error;
+    });
+  return modules;
+}
+
+/** A card number without grouping, for comparisons. */
+export function canon(number) {
+  return String(number ?? "").replace(/[\s-]/g, "").toUpperCase();
+}
+
+/** Today's local date in Finland, YYYY-MM-DD. */
+export function localDay(date = new Date()) {
+  return new Intl.DateTimeFormat("sv-SE", { timeZone: "Europe/Helsinki" }).format(date);
+}
+
+/** Now as ISO 8601 with the device's offset, as the API wants `occurred_at`. */
+export function isoNow(date = new Date()) {
+  const pad = (n, size = 2) => String(Math.abs(n)).padStart(size, "0");
+  const offset = -date.getTimezoneOffset();
+  const sign = offset >= 0 ? "+" : "-";
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`
+    + `T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`
+    + `.${pad(date.getMilliseconds(), 3)}${sign}${pad(Math.trunc(offset / 60))}:${pad(offset % 60)}`;
+}
+
+export function newNonce() {
+  if (crypto.randomUUID) {
+    return crypto.randomUUID();
+  }
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+// --- The bundle --------------------------------------------------------------------------
+
+export async function refreshBundle(venueId) {
+  const bundle = await api.offlineBundle(venueId);
+  await store.put("bundles", { venue_id: venueId, fetched_at: Date.now(), bundle });
+  return bundle;
+}
+
+export async function bundleAge(venueId) {
+  const kept = await store.get("bundles", venueId);
+  return kept ? Date.now() - kept.fetched_at : Infinity;
+}
+
+async function bundleFor(venueId) {
+  const kept = await store.get("bundles", venueId);
+  return kept ? { ...kept.bundle, fetchedAt: kept.fetched_at } : null;
+}
+
+// --- Deciding on the device ----------------------------------------------------------------
+
+/** The verdict for a code without the server: signature, card, then the shared rule checker. */
+export async function decideOffline(text, place, tickets = ONE_TICKET) {
+  const { codes, checker } = await offlineModules();
+  const bundle = await bundleFor(place.venue.id);
+  let parsed;
+  try {
+    parsed = await codes.parseCode(text, bundle?.keys ?? {});
+  } catch (error) {
+    if (!error.reason) {
+      throw error; // a broken bundle, not a verdict on the card
+    }
+    // Without the bundle's keys no signature can be checked; the server will check it later.
+    if (!bundle && error.reason === "bad_signature") {
+      return unverified(null);
+    }
+    return { verdict: "refused", reason: error.reason, card: null, offline: true };
+  }
+  if (!parsed.payload || !bundle) {
+    return unverified(codes.formatNumber(parsed.number));
+  }
+  const card = checker.cardFromPayload(parsed.payload, bundle);
+  const history = await historyFor(parsed.number, bundle);
+  const result = checker.decide(card, checker.venueFromBundle(bundle),
+    await eventOf(bundle, place.event), tickets, history, new Date());
+  return {
+    verdict: result.reason === "ok" ? "ok" : "refused",
+    reason: result.reason,
+    card: cardView(parsed.payload, bundle, codes),
+    allowed: result.allowed,
+    uses_in_period: result.uses_in_period,
+    replaced_by: result.replaced_by ?? null,
+    offline: true,
+  };
+}
+
+function unverified(number) {
+  return {
+    verdict: "unverified", reason: "unverified", offline: true,
+    card: number ? { number } : null,
+    // The server decides at sync; these are only what a card could ever allow.
+    allowed: { adults: 1, children: 9, assistants: 1 },
+  };
+}
+
+function cardView(payload, bundle, codes) {
+  return {
+    number: codes.formatNumber(payload.number),
+    valid_until: payload.validUntil,
+    children: payload.children,
+    kind: payload.kind,
+    region: bundle.regions?.[payload.regionId]?.code ?? null,
+  };
+}
+
+async function eventOf(bundle, event) {
+  if (!event) {
+    return null;
+  }
+  const { checker } = await offlineModules();
+  const known = (bundle.events ?? []).find((e) => e.id === event.id) ?? event;
+  // The bundle's count, plus what this device recorded since: other devices' records since
+  // then are unknown, so this can admit one too many but never refuses a free place.
+  const since = (await notInBundle(bundle)).filter((record) => record.event_id === event.id)
+    .reduce((sum, record) => sum + record.adults + record.children + record.assistants, 0);
+  return checker.eventFromBundle(known, since);
+}
+
+async function historyFor(number, bundle) {
+  const wanted = canon(number);
+  const venueId = bundle.venue.id;
+  const fromServer = (bundle.recent_visits ?? [])
+    .filter((visit) => canon(visit.card_number) === wanted)
+    .map((visit) => ({ venue_id: visit.venue_id ?? venueId, event_id: visit.event_id ?? null,
+      occurred_at: visit.occurred_at }));
+  const mine = (await notInBundle(bundle)).filter((record) => record.card_number === wanted)
+    .map((record) => ({ venue_id: record.venue_id, event_id: record.event_id,
+      occurred_at: record.occurred_at }));
+  return [...fromServer, ...mine];
+}
+
+/** This device's ok records the bundle cannot contain: unsent, or made after it was fetched. */
+async function notInBundle(bundle) {
+  return (await store.all("records")).filter((record) => record.status === "ok"
+    && (record.pending || record.saved_at >= bundle.fetchedAt));
+}
+
+// --- This device's records and the queue ------------------------------------------------
+
+/** Remember a record made on this device: history for offline duplicates, and today's list. */
+export async function remember(body, number, extra = {}) {
+  const record = {
+    nonce: body.nonce, day: localDay(new Date(body.occurred_at)), card_number: canon(number),
+    number, venue_id: body.venue_id, event_id: body.event_id ?? null,
+    occurred_at: body.occurred_at, adults: body.adults, children: body.children,
+    assistants: body.assistants, status: "ok", visit_id: null, pending: false,
+    saved_at: Date.now(), ...extra,
+  };
+  await store.put("records", record);
+  return record;
+}
+
+/** Put a redeem body in the queue; it leaves the queue only when the server answers for it. */
+export async function enqueue(body, number, verified) {
+  const item = { nonce: body.nonce, body: { ...body, verified }, queued_at: Date.now() };
+  await store.put("queue", item);
+  return remember(body, number, { pending: true, verified });
+}
+
+/** Take an unsent record back (the staff's own undo): nothing reached the server yet. */
+export async function withdraw(nonce) {
+  await store.remove("queue", nonce);
+  await markRecord(nonce, { status: "annulled", pending: false });
+}
+
+export async function markRecord(nonce, changes) {
+  const record = await store.get("records", nonce);
+  if (record) {
+    await store.put("records", { ...record, ...changes });
+  }
+}
+
+/** A sent record was annulled on the server: it no longer counts as a use on this device. */
+export async function markAnnulled(visitId) {
+  for (const record of await store.all("records")) {
+    if (record.visit_id === visitId) {
+      await store.put("records", { ...record, status: "annulled" });
+    }
+  }
+}
+
+export async function waiting() {
+  return (await store.all("queue")).length;
+}
+
+/**
+ * Send the queue. Items leave it one by one, as the server gives a verdict for their nonce;
+ * a failed request leaves everything in place for the next try, and so does an item the
+ * server could not take (say, the venue of another account): it is marked, never dropped.
+ */
+export async function syncQueue() {
+  const items = (await store.all("queue")).sort((a, b) => a.queued_at - b.queued_at);
+  const summary = { sent: 0, refused: [], failed: [], conflicts: 0 };
+  for (let start = 0; start < items.length; start += SYNC_BATCH) {
+    const batch = items.slice(start, start + SYNC_BATCH);
+    const answer = await api.sync(batch.map((item) => item.body));
+    for (const result of answer.results ?? []) {
+      if (batch.some((item) => item.nonce === result.nonce)) {
+        await settle(result, summary);
+      }
+    }
+  }
+  return summary;
+}
+
+async function settle(result, summary) {
+  if (result.verdict !== "ok" && result.verdict !== "refused") {
+    const code = result.error?.code ?? "unknown";
+    await markRecord(result.nonce, { failed: code });
+    summary.failed.push(result);
+    return;
+  }
+  const ok = result.verdict === "ok";
+  await markRecord(result.nonce, {
+    pending: false, failed: null, visit_id: result.visit_id ?? null,
+    status: ok ? "ok" : "refused", reason: result.reason, conflict: Boolean(result.conflict),
+  });
+  await store.remove("queue", result.nonce);
+  summary.sent += 1;
+  if (!ok) {
+    summary.refused.push(result);
+  }
+  if (result.conflict) {
+    summary.conflicts += 1;
+  }
+}

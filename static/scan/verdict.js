@@ -1,0 +1,255 @@
+// The full-screen answer: green for ok, red for refused, amber when the device cannot tell;
+// always an icon and words too, never colour alone. Ok answers carry the ticket steppers.
+import { dateText, errorText, t } from "./i18n.js";
+
+const REFUSED_SHOWN_MS = 8000;
+const CONFIRMATION_SHOWN_MS = 1500;
+const KINDS = ["ok", "refused", "unverified", "error", "confirmed"];
+
+export class VerdictView {
+  constructor(dialog, { onRecord, onDismiss, onUndo, loginLink }) {
+    this.dialog = dialog;
+    this.handlers = { onRecord, onDismiss, onUndo };
+    this.loginLink = loginLink;
+    this.title = dialog.querySelector("#verdict-title");
+    this.reason = dialog.querySelector("#verdict-reason");
+    this.note = dialog.querySelector("[data-verdict-note]");
+    this.facts = dialog.querySelector("[data-verdict-card]");
+    this.ticketBox = dialog.querySelector("[data-tickets]");
+    this.recordButton = dialog.querySelector('[data-action="record"]');
+    this.undoButton = dialog.querySelector('[data-action="undo-confirmed"]');
+    this.dismissButton = dialog.querySelector('[data-action="dismiss"]');
+    this.steppers = [];
+    this.timer = null;
+    this.touched = false;
+    this.bind();
+  }
+
+  bind() {
+    this.recordButton.addEventListener("click", () => this.handlers.onRecord(this.tickets()));
+    this.undoButton.addEventListener("click", () => this.handlers.onUndo());
+    this.dismissButton.addEventListener("click", () => this.dismiss());
+    this.dialog.addEventListener("cancel", (event) => {
+      event.preventDefault(); // Escape: back to scanning, through our own path
+      this.dismiss();
+    });
+    this.dialog.addEventListener("click", (event) => {
+      // A refused answer goes away with a tap anywhere on it.
+      if (this.kind === "refused" && !event.target.closest("button")) {
+        this.dismiss();
+      }
+    });
+    // Someone reaching for a button keeps the answer on screen.
+    this.dialog.addEventListener("pointerdown", () => this.hold());
+    this.dialog.addEventListener("keydown", () => this.hold());
+  }
+
+  get isOpen() {
+    return this.dialog.open;
+  }
+
+  /** Show a verdict: `{verdict, reason, card, allowed, uses_in_period, replaced_by, offline}`. */
+  showVerdict(verdict) {
+    const kind = verdict.verdict;
+    this.render(kind, t(`verdict.${kind}`), this.reasonText(verdict));
+    this.showNote(kind === "unverified" ? null : verdict.offline ? t("verdict.offline_note") : null);
+    this.showFacts(verdict.card, verdict);
+    const recordable = kind === "ok" || kind === "unverified";
+    this.showTickets(recordable ? verdict : null);
+    this.recordButton.hidden = !recordable;
+    this.recordButton.textContent = t(kind === "unverified" ? "action.record_unverified" : "action.record");
+    this.dismissButton.textContent = t(recordable ? "action.cancel" : "action.back_to_scanning");
+    this.open(kind === "refused" ? REFUSED_SHOWN_MS : null);
+  }
+
+  /** The record is in: a short confirmation that goes back to scanning by itself. */
+  showConfirmation(text, detail) {
+    this.render("confirmed", text, detail);
+    this.showNote(null);
+    this.showFacts(null);
+    this.showTickets(null);
+    this.recordButton.hidden = true;
+    this.undoButton.hidden = false;
+    this.dismissButton.textContent = t("action.back_to_scanning");
+    this.open(CONFIRMATION_SHOWN_MS);
+  }
+
+  /** The request itself failed (not a verdict on the card). */
+  showError(code) {
+    this.render("error", t("error.title"), errorText(code));
+    this.showNote(null);
+    if (code === "login_required") {
+      this.note.hidden = false;
+      this.note.append(this.loginLink());
+    }
+    this.showFacts(null);
+    this.showTickets(null);
+    this.recordButton.hidden = true;
+    this.dismissButton.textContent = t("action.back_to_scanning");
+    this.open(null);
+  }
+
+  reasonText(verdict) {
+    if (verdict.verdict === "unverified") {
+      return t("verdict.unverified_text");
+    }
+    const text = t(`reason.${verdict.reason}`);
+    return verdict.replaced_by ? `${text} ${t("verdict.replaced_by", { number: verdict.replaced_by })}` : text;
+  }
+
+  render(kind, title, reason) {
+    this.kind = kind;
+    this.dialog.classList.remove(...KINDS.map((name) => `is-${name}`));
+    this.dialog.classList.add(`is-${kind}`);
+    this.title.textContent = title;
+    this.reason.textContent = reason;
+    this.undoButton.hidden = true;
+    this.recordButton.disabled = false;
+  }
+
+  showNote(text) {
+    this.note.hidden = !text;
+    this.note.textContent = text ?? "";
+  }
+
+  showFacts(card, verdict = {}) {
+    this.facts.replaceChildren();
+    this.facts.hidden = !card;
+    if (!card) {
+      return;
+    }
+    const add = (label, value) => {
+      if (value === null || value === undefined || value === "") {
+        return;
+      }
+      const term = document.createElement("dt");
+      const detail = document.createElement("dd");
+      term.textContent = label;
+      detail.textContent = value;
+      this.facts.append(term, detail);
+    };
+    add(t("verdict.number"), card.number);
+    add(t("verdict.valid_until"), card.valid_until ? dateText(card.valid_until) : null);
+    if (card.kind === "community") {
+      add(t("verdict.kind"), t("kind.community"));
+      add(t("verdict.group"), verdict.allowed?.children || null); // the region's group size
+    } else {
+      add(t("verdict.children"), card.children);
+    }
+    add(t("verdict.region"), card.region);
+    add(t("verdict.uses"), verdict.uses_in_period || null);
+    this.facts.querySelector("dd")?.classList.add("card-number");
+  }
+
+  showTickets(verdict) {
+    for (const stepper of this.steppers) {
+      stepper.row.remove();
+    }
+    this.steppers = [];
+    this.ticketBox.hidden = !verdict;
+    if (!verdict) {
+      return;
+    }
+    const community = verdict.card?.kind === "community";
+    const allowed = verdict.allowed ?? { adults: 1, children: 0, assistants: 0 };
+    const rows = [
+      ["adults", community ? "tickets.worker" : "tickets.adults", Math.min(1, allowed.adults)],
+      ["children", community ? "tickets.group" : "tickets.children", 0],
+      ["assistants", "tickets.assistants", 0],
+    ];
+    for (const [name, labelKey, start] of rows) {
+      if (allowed[name] > 0) {
+        this.steppers.push(new Stepper(this.ticketBox, name, t(labelKey), start, allowed[name],
+          () => this.onTicketsChanged()));
+      }
+    }
+    this.onTicketsChanged();
+  }
+
+  onTicketsChanged() {
+    const total = Object.values(this.tickets()).reduce((sum, n) => sum + n, 0);
+    this.recordButton.disabled = total === 0;
+  }
+
+  tickets() {
+    const chosen = { adults: 0, children: 0, assistants: 0 };
+    for (const stepper of this.steppers) {
+      chosen[stepper.name] = stepper.value;
+    }
+    return chosen;
+  }
+
+  /** Busy while the record is being sent: one tap records once. */
+  busy(on) {
+    this.recordButton.disabled = on;
+    this.recordButton.setAttribute("aria-busy", String(on));
+  }
+
+  open(autoCloseMs) {
+    clearTimeout(this.timer);
+    this.touched = false;
+    if (!this.dialog.open) {
+      this.dialog.showModal();
+    }
+    this.title.focus();
+    if (autoCloseMs) {
+      this.timer = setTimeout(() => {
+        if (!this.touched) {
+          this.dismiss();
+        }
+      }, autoCloseMs);
+    }
+  }
+
+  hold() {
+    this.touched = true;
+  }
+
+  dismiss() {
+    this.close();
+    this.handlers.onDismiss();
+  }
+
+  close() {
+    clearTimeout(this.timer);
+    if (this.dialog.open) {
+      this.dialog.close();
+    }
+  }
+}
+
+class Stepper {
+  constructor(parent, name, label, value, max, onChange) {
+    this.name = name;
+    this.value = value;
+    this.max = max;
+    this.onChange = onChange;
+    this.row = document.createElement("div");
+    this.row.className = "stepper";
+    this.row.setAttribute("role", "group");
+    const id = `stepper-${name}`;
+    this.row.setAttribute("aria-labelledby", id);
+    this.row.innerHTML = `<span class="stepper-label" id="${id}"></span>
+      <button type="button" class="stepper-button" data-step="-1">−</button>
+      <output class="stepper-value" aria-live="polite"></output>
+      <button type="button" class="stepper-button" data-step="1">+</button>`;
+    this.row.querySelector(".stepper-label").textContent = label;
+    const [less, more] = this.row.querySelectorAll("button");
+    less.setAttribute("aria-label", t("tickets.less", { what: label }));
+    more.setAttribute("aria-label", t("tickets.more", { what: label }));
+    less.addEventListener("click", () => this.set(this.value - 1));
+    more.addEventListener("click", () => this.set(this.value + 1));
+    this.buttons = { less, more };
+    this.output = this.row.querySelector("output");
+    parent.append(this.row);
+    this.set(value);
+  }
+
+  set(value) {
+    this.value = Math.max(0, Math.min(this.max, value));
+    this.output.textContent = String(this.value);
+    this.buttons.less.disabled = this.value === 0;
+    this.buttons.more.disabled = this.value === this.max;
+    this.onChange();
+  }
+}
