@@ -4,7 +4,6 @@ from __future__ import annotations
 import itertools
 import re
 import subprocess
-import time
 from datetime import date
 from pathlib import Path
 
@@ -195,15 +194,6 @@ def test_the_pdf_is_compressed_and_draws_codes_as_vectors(make_face):
     pdf = card_pdf([make_face()])
     assert b"/FlateDecode" in pdf
     assert b"/Subtype /Image" not in pdf
-
-
-def test_a_thousand_cards_print_on_a_hundred_sheets(make_face, tmp_path):
-    faces = [make_face() for _ in range(1000)]
-    started = time.perf_counter()
-    pdf = card_pdf(faces, "sheet")
-    print(f"card_pdf: 1,000 cards on sheets in {time.perf_counter() - started:.1f} s, "
-          f"{len(pdf) / 1e6:.1f} MB")
-    assert len(page_sizes_mm(pdf, tmp_path)) == 100
 
 
 @pytest.mark.parametrize(
