@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, jsonify, redirect, render_template, request, session
+from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -18,7 +18,9 @@ bp = Blueprint("site", __name__)
 @bp.route("/")
 @roles(*ROLES)
 def index():
-    """The signed-in person's start page."""
+    """The signed-in person's start page; the box office goes straight to its scanner."""
+    if current_user.role == "boxoffice":
+        return redirect(url_for("scan.scanner"))
     return render_template("site/index.html", user=current_user)
 
 

@@ -96,7 +96,7 @@ def world(app):
 
 def csrf_token(client, path: str = "/login") -> str:
     """Read the CSRF token from a page's meta tag, as the PWA does."""
-    html = client.get(path).get_data(as_text=True)
+    html = client.get(path, follow_redirects=True).get_data(as_text=True)
     return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
 
 

@@ -80,6 +80,11 @@ def test_stylesheet_is_served_publicly(client):
     response.close()
 
 
+def test_the_box_office_start_page_is_its_scanner(world, auth, client):
+    auth.login("box-a")
+    assert client.get("/").headers["Location"] == "/scan"
+
+
 def test_start_page_shows_who_is_signed_in(world, auth, client):
     auth.login("coord-a")
     response = client.get("/")
@@ -143,9 +148,9 @@ def test_language_switch_offers_the_other_two_languages(client):
 
 
 def test_accounts_own_language_applies_until_another_is_chosen(world, auth, client):
-    db.session.execute(sa.update(User).where(User.username == "box-a").values(locale="sv"))
+    db.session.execute(sa.update(User).where(User.username == "coord-a").values(locale="sv"))
     db.session.commit()
-    auth.login("box-a")
+    auth.login("coord-a")
     assert html_lang(client.get("/")) == "sv"
     client.get("/lang/en")
     assert html_lang(client.get("/")) == "en"

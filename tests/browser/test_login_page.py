@@ -45,7 +45,7 @@ def test_issuer_logs_in_to_the_start_page_and_logs_out_to_the_login_page(page, l
     issuer = live_server.account("issuer")
     page.goto(f"{live_server.url}/login")
     log_in(page, issuer["username"], issuer["password"])
-    expect(page).to_have_url(f"{live_server.url}/")
+    expect(page).to_have_url(re.compile(re.escape(live_server.url) + r"/(scan)?$"))  # box office: its scanner
     expect(page.locator("main p").filter(has_text=re.compile(r"\bissuer\b"))).to_be_visible()
     page.get_by_role("button", name=LOG_OUT).click()
     expect(page).to_have_url(f"{live_server.url}/login")
@@ -71,5 +71,5 @@ def test_start_page_has_no_axe_violations(page, live_server):
     issuer = live_server.account("issuer")
     page.goto(f"{live_server.url}/login")
     log_in(page, issuer["username"], issuer["password"])
-    expect(page).to_have_url(f"{live_server.url}/")
+    expect(page).to_have_url(re.compile(re.escape(live_server.url) + r"/(scan)?$"))  # box office: its scanner
     assert_no_axe_violations(page)
