@@ -1,0 +1,2 @@
+"""Management views (being written)."""
+from app.manage import bp  # noqa: F401
