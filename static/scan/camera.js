@@ -172,8 +172,12 @@ export class Camera {
       return null;
     }
     const scale = Math.min(1, MAX_FRAME_WIDTH / width);
-    this.canvas.width = Math.round(width * scale);
-    this.canvas.height = Math.round(height * scale);
+    const [w, h] = [Math.round(width * scale), Math.round(height * scale)];
+    // Assigning a canvas size, even the same one, clears and reallocates it: only on change.
+    if (this.canvas.width !== w || this.canvas.height !== h) {
+      this.canvas.width = w;
+      this.canvas.height = h;
+    }
     this.context.drawImage(this.video, 0, 0, this.canvas.width, this.canvas.height);
     const frame = this.context.getImageData(0, 0, this.canvas.width, this.canvas.height);
     try {
