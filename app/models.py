@@ -1,6 +1,7 @@
 """The tables of DESIGN §3. The register is anonymous: no names, identity codes or contacts."""
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
@@ -210,6 +211,11 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
         return self.active
+
+    def get_id(self) -> str:
+        """The session's account id, bound to the password: a new password ends old sessions."""
+        stamp = hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
+        return f"{self.id}.{stamp}"
 
     def set_password(self, password: str) -> None:
         """Store a salted hash of the password, never the password."""

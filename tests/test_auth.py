@@ -530,3 +530,13 @@ def test_without_staying_signed_in_no_remember_cookie_is_set(world, auth, client
 def test_the_login_form_offers_to_stay_signed_in_checked_by_default(client):
     html = client.get("/login").get_data(as_text=True)
     assert 'name="remember"' in html and "checked" in html
+
+
+def test_a_new_password_ends_the_accounts_open_sessions(world, auth, client):
+    auth.login("coord-a")
+    assert signed_in(client)
+    user = db.session.scalar(sa.select(User).where(User.username == "coord-a"))
+    user.set_password("a brand new password")
+    db.session.commit()
+    assert not signed_in(client)
+    assert auth.login("coord-a", "a brand new password").status_code == 302

@@ -52,10 +52,15 @@ def gate():
 
 
 @login.user_loader
-def load_user(user_id: str) -> User | None:
-    """The signed-in account, if it still exists and is active."""
+def load_user(session_id: str) -> User | None:
+    """The signed-in account, if it still exists, is active and has the same password."""
+    user_id, _, _stamp = session_id.partition(".")
+    if not user_id.isdigit():
+        return None
     user = db.session.get(User, int(user_id))
-    return user if user is not None and user.active else None
+    if user is None or not user.active or user.get_id() != session_id:
+        return None
+    return user
 
 
 def init_app(app: Flask) -> None:
