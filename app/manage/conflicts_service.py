@@ -1,0 +1,94 @@
+"""Offline conflicts: records the scanner's sync kept but flagged, and their resolution."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from app import audit
+from app.database import begin_write
+from app.extensions import db
+from app.manage.scope import manages_region
+from app.models import ANNUL_REASONS, CONFLICT_RESOLUTIONS, User, Venue, Visit, utcnow
+from app.rules import TZ, local_date
+
+
+class ConflictError(Exception):
+    """A resolution that cannot be done, with a stable code."""
+
+    def __init__(self, code: str, status: int = 409) -> None:
+        super().__init__(code)
+        self.code = code
+        self.status = status
+
+
+def conflict_query(user: User, resolved: bool = False) -> sa.Select:
+    """Flagged visits at the account's venues: the open queue (oldest first) or the resolved."""
+    query = sa.select(Visit).join(Venue, Venue.id == Visit.venue_id).where(Visit.conflict.is_not(None))
+    if user.role != "admin":
+        query = query.where(Venue.region_id == user.region_id)
+    if resolved:
+        return query.where(Visit.conflict_resolution.is_not(None)).order_by(
+            Visit.conflict_resolved_at.desc(), Visit.id.desc())
+    return query.where(Visit.conflict_resolution.is_(None)).order_by(
+        Visit.occurred_at, Visit.id)
+
+
+def open_count(user: User) -> int:
+    """How many conflicts wait for the account."""
+    query = conflict_query(user).order_by(None).with_only_columns(sa.func.count(Visit.id))
+    return db.session.scalar(query) or 0
+
+
+def _day_bounds(moment: datetime) -> tuple[datetime, datetime]:
+    start = datetime.combine(local_date(moment), datetime.min.time(), tzinfo=TZ)
+    return start, datetime.combine(local_date(moment) + timedelta(days=1), datetime.min.time(),
+                                   tzinfo=TZ)
+
+
+def other_visits(conflicts: list[Visit]) -> dict[int, list[Visit]]:
+    """For each flagged visit, the card's other visits for the same event or the same day."""
+    if not conflicts:
+        return {}
+    bounds = [_day_bounds(v.occurred_at) for v in conflicts]
+    events = {v.event_id for v in conflicts if v.event_id is not None}
+    near = sa.or_(*(Visit.occurred_at.between(start, end) for start, end in set(bounds)),
+                  Visit.event_id.in_(events))
+    candidates = db.session.scalars(
+        sa.select(Visit).where(Visit.card_id.in_({v.card_id for v in conflicts}), near)
+        .order_by(Visit.occurred_at, Visit.id)).all()
+    by_card: dict[int, list[Visit]] = defaultdict(list)
+    for visit in candidates:
+        by_card[visit.card_id].append(visit)
+    return {v.id: [o for o in by_card[v.card_id] if o.id != v.id and (
+        (v.event_id is not None and o.event_id == v.event_id)
+        or start <= o.occurred_at < end)] for v, (start, end) in zip(conflicts, bounds, strict=True)}
+
+
+def resolve(user: User, visit_id: int, resolution: str, reason: str | None = None,
+            now: datetime | None = None) -> Visit:
+    """Keep or annul one flagged visit, in one transaction with its audit event."""
+    now = now or utcnow()
+    if resolution not in CONFLICT_RESOLUTIONS:
+        raise ConflictError("bad_resolution", 400)
+    if resolution == "annul" and reason not in ANNUL_REASONS:
+        raise ConflictError("bad_reason", 400)
+    begin_write()
+    visit = db.session.scalar(sa.select(Visit).where(Visit.id == visit_id).with_for_update())
+    if visit is None or visit.conflict is None or not manages_region(user, visit.venue.region_id):
+        raise ConflictError("unknown_conflict", 404)
+    if visit.conflict_resolution is not None:
+        raise ConflictError("already_resolved")
+    visit.conflict_resolution, visit.conflict_resolved_at = resolution, now
+    visit.conflict_resolved_by_id = user.id
+    # A record the box office already undid stays as it was undone.
+    if resolution == "annul" and visit.status != "annulled":
+        visit.status, visit.annulled_at, visit.annulled_by_id = "annulled", now, user.id
+        visit.annul_reason = reason
+    details = {"conflict": visit.conflict, "reason": reason} if resolution == "annul" \
+        else {"conflict": visit.conflict}
+    audit.record(user, f"visit.conflict_{resolution}", visit, region_id=visit.venue.region_id,
+                 **details)
+    db.session.commit()
+    return visit
