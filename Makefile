@@ -46,9 +46,13 @@ system-packages:
 	  else echo "missing Debian packages:$$missing (sudo apt-get install$$missing)"; exit 1; fi; \
 	fi
 
-test: install-dev translations system-packages test-sqlite test-postgres
+# The SQLite and the PostgreSQL runs share nothing (own databases, servers, browsers), so they
+# run side by side on the two cores; each run's output is printed whole when it ends.
+test: install-dev translations system-packages
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 test-sqlite:
+	@echo "== the suite on SQLite"
 	KAIKU_ENV=testing $(PY) -m pytest -c tests/pytest.ini -q
 
 # The same suite once more against a throwaway PostgreSQL cluster that the tests start and stop.
