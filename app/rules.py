@@ -41,7 +41,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 REASONS: tuple[str, ...] = (
@@ -248,6 +248,12 @@ def local_date(moment: datetime) -> date:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("an aware datetime is required")
     return moment.astimezone(TZ).date()
+
+
+def local_day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The start and end of a Finnish calendar day, as aware datetimes."""
+    start = datetime.combine(day, time(), tzinfo=TZ)
+    return start, datetime.combine(day + timedelta(days=1), time(), tzinfo=TZ)
 
 
 def check_tickets(tickets: Tickets) -> None:

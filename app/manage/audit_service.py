@@ -6,13 +6,13 @@ import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import AuditEvent, Card, User
-from app.rules import TZ
+from app.rules import local_day_bounds
 
 CSV_COLUMNS = ("time", "actor", "action", "action_label", "object_type", "object_id", "details")
 # A spreadsheet runs a cell that starts with one of these as a formula.
@@ -32,7 +32,7 @@ class AuditFilter:
 
 def local_midnight(day: date) -> datetime:
     """The moment a Finnish calendar day begins."""
-    return datetime.combine(day, time(0), tzinfo=TZ)
+    return local_day_bounds(day)[0]
 
 
 def audit_query(user: User, wanted: AuditFilter) -> sa.Select:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -11,7 +11,7 @@ from app.database import begin_write
 from app.extensions import db
 from app.manage.scope import manages_region
 from app.models import ANNUL_REASONS, CONFLICT_RESOLUTIONS, User, Venue, Visit, utcnow
-from app.rules import TZ, local_date
+from app.rules import local_date, local_day_bounds
 
 
 class ConflictError(Exception):
@@ -41,17 +41,15 @@ def open_count(user: User) -> int:
     return db.session.scalar(query) or 0
 
 
-def _day_bounds(moment: datetime) -> tuple[datetime, datetime]:
-    start = datetime.combine(local_date(moment), datetime.min.time(), tzinfo=TZ)
-    return start, datetime.combine(local_date(moment) + timedelta(days=1), datetime.min.time(),
-                                   tzinfo=TZ)
+def _day_bounds_of(moment: datetime) -> tuple[datetime, datetime]:
+    return local_day_bounds(local_date(moment))
 
 
 def other_visits(conflicts: list[Visit]) -> dict[int, list[Visit]]:
     """For each flagged visit, the card's other visits for the same event or the same day."""
     if not conflicts:
         return {}
-    bounds = [_day_bounds(v.occurred_at) for v in conflicts]
+    bounds = [_day_bounds_of(v.occurred_at) for v in conflicts]
     events = {v.event_id for v in conflicts if v.event_id is not None}
     near = sa.or_(*(Visit.occurred_at.between(start, end) for start, end in set(bounds)),
                   Visit.event_id.in_(events))

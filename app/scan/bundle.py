@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 
 import sqlalchemy as sa
 
@@ -14,12 +14,6 @@ from app.models import Card, Event, Region, User, Venue, Visit
 from app.scan.service import UNDO_WINDOW, may_scan
 
 REVOKED = ("deactivated", "lost", "replaced")
-
-
-def local_day_bounds(day: date) -> tuple[datetime, datetime]:
-    """The start and end of a Finnish calendar day, as aware datetimes."""
-    start = datetime.combine(day, time(), tzinfo=rules.TZ)
-    return start, datetime.combine(day + timedelta(days=1), time(), tzinfo=rules.TZ)
 
 
 def scannable_venues(user: User) -> list[Venue]:
@@ -46,7 +40,7 @@ def persons_taken(event_ids: list[int]) -> dict[int, int]:
 
 def todays_events(venue_ids: list[int], now: datetime) -> list[dict]:
     """Today's active events at these venues, each with the quota persons left."""
-    start, end = local_day_bounds(rules.local_date(now))
+    start, end = rules.local_day_bounds(rules.local_date(now))
     events = list(db.session.scalars(
         sa.select(Event).where(Event.venue_id.in_(venue_ids), Event.active,
                                Event.starts_at >= start, Event.starts_at < end)
@@ -69,7 +63,7 @@ def venues_with_events(user: User, now: datetime) -> list[dict]:
 
 def todays_list(user: User, venue: Venue, event_id: int | None, now: datetime) -> list[dict]:
     """Today's records at the venue (for one event if given), newest first."""
-    start, end = local_day_bounds(rules.local_date(now))
+    start, end = rules.local_day_bounds(rules.local_date(now))
     query = (sa.select(Visit, Card.number).join(Card, Card.id == Visit.card_id)
              .where(Visit.venue_id == venue.id, Visit.occurred_at >= start,
                     Visit.occurred_at < end)
@@ -110,7 +104,7 @@ def offline_bundle(user: User, venue: Venue, now: datetime) -> dict:
     """Everything a device needs to decide from a QR alone while the network is away."""
     regions = accepted_regions(venue)
     today = rules.local_date(now)
-    start, _end = local_day_bounds(today)
+    start, _end = rules.local_day_bounds(today)
     recent = db.session.execute(
         sa.select(Card.number, Visit.event_id, Visit.occurred_at)
         .join(Card, Card.id == Visit.card_id)
