@@ -1,7 +1,9 @@
 // USB and Bluetooth barcode scanners act as keyboards ("keyboard wedge"): they type the code
 // much faster than a person can and end it with Enter. Outside text fields, such a burst is
 // a scanned code wherever the focus is; a person's slow typing is left alone.
-const MAX_GAP_MS = 80;
+const MAX_GAP_MS = 80; // between keys typed into a field by a scanner
+const MAX_AVERAGE_GAP_MS = 60; // a scanner's burst on the page: people type 100-300 ms a key
+const MAX_PAUSE_MS = 1000;
 const MIN_LENGTH = 8;
 
 function isTextField(element) {
@@ -15,18 +17,26 @@ function isTextField(element) {
     && !["button", "checkbox", "radio", "submit", "reset", "range", "color", "file", "image"].includes(element.type);
 }
 
-/** Call `onCode(text)` for every fast burst of keys that ends in Enter, outside text fields. */
+/**
+ * Call `onCode(text)` for every fast burst of keys that ends in Enter, outside text fields.
+ * A burst is judged by its average pace, not by every single gap: Bluetooth scanners (and a
+ * busy phone) deliver keys in uneven clumps, while a person types several times slower.
+ */
 export function listenForWedge(target, onCode, isActive) {
   let buffer = "";
+  let first = 0;
   let last = 0;
   target.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.altKey || event.metaKey || isTextField(event.target) || !isActive()) {
       buffer = "";
       return;
     }
-    const quick = event.timeStamp - last <= MAX_GAP_MS;
+    if (event.timeStamp - last > MAX_PAUSE_MS) {
+      buffer = ""; // a pause this long ends any burst
+    }
     if (event.key === "Enter") {
-      if (quick && buffer.length >= MIN_LENGTH) {
+      const pace = (event.timeStamp - first) / Math.max(buffer.length, 1);
+      if (buffer.length >= MIN_LENGTH && pace <= MAX_AVERAGE_GAP_MS) {
         // Enter would otherwise press the focused button, say "Record".
         event.preventDefault();
         event.stopPropagation();
@@ -38,8 +48,11 @@ export function listenForWedge(target, onCode, isActive) {
     if (event.key.length !== 1) {
       return; // Shift and other modifiers arrive between the characters
     }
+    if (!buffer) {
+      first = event.timeStamp;
+    }
     last = event.timeStamp;
-    buffer = quick ? buffer + event.key : event.key;
+    buffer += event.key;
     if (buffer.length > 1 || event.key === " ") {
       // A space (a Base45 symbol) would press a focused button or scroll the page.
       event.preventDefault();

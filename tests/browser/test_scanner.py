@@ -141,6 +141,16 @@ def test_a_barcode_scanner_typing_anywhere_on_the_screen_gives_a_verdict(page, l
     expect_verdict(page, VALID)
 
 
+def test_a_person_typing_on_the_scan_screen_is_not_taken_for_a_barcode_scanner(page, live_server):
+    card = valid_card(live_server, children=2)
+    open_scanner(page, live_server, "Taidemuseo")
+    page.evaluate("document.activeElement?.blur()")
+    page.keyboard.type(card["number"].replace("-", ""), delay=180)  # a person's pace
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(500)
+    expect(verdict(page)).to_be_hidden()
+
+
 @pytest.mark.parametrize("which, reason", [("expired", "Kortin voimassaolo on päättynyt."),
                                            ("deactivated", "Kortti on poistettu käytöstä.")])
 def test_a_card_that_is_not_valid_is_refused_in_red_with_the_reason(page, live_server, which,
@@ -199,8 +209,8 @@ def test_offline_the_device_decides_queues_and_sends_when_the_network_returns(pa
     card = valid_card(live_server, children=4)
     typed = valid_card(live_server, children=0)
     open_scanner(page, live_server, "Työväenopisto")
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=10_000)
-    page.wait_for_function(BUNDLE_KEPT, timeout=10_000)
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30_000)
+    page.wait_for_function(BUNDLE_KEPT, timeout=30_000)
     page.context.set_offline(True)
 
     wedge_scan(page, card["qr_payload"])
@@ -245,7 +255,7 @@ def test_the_scanner_is_installable_and_opens_offline(browser: Browser, live_ser
     try:
         page = context.new_page()
         open_scanner(page, live_server, "Taidemuseo")
-        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=10_000)
+        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30_000)
         cdp = context.new_cdp_session(page)
         assert cdp.send("Page.getInstallabilityErrors")["installabilityErrors"] == []
         with page.expect_response(re.compile(r"/static/scan/app\.js$")) as script:
