@@ -167,25 +167,25 @@ def test_a_pre_printed_number_that_cannot_be_registered_says_why(world, issuer, 
 # Hand-over
 
 def test_the_hand_over_page_offers_printing_and_a_qr_of_the_digital_link(world, issuer, client):
-    response = post(client, "/cards/new", registration(world), follow_redirects=True,
-                    headers={"Accept-Language": "en"})
-    page = text(response)
-    [card] = cards()
-    assert f'href="/cards/{card.number}/card.pdf"' in page
+    post(client, "/cards/new", registration(world))
     with client.session_transaction() as session:
         token = session["handover"]["token"]
+    [card] = cards()
+    page = text(client.get(f"/cards/{card.number}/handover", headers={"Accept-Language": "en"}))
+    assert f'href="/cards/{card.number}/card.pdf"' in page
     assert str(qr_svg(f"http://localhost/c/{token}", "Link to the digital card")) in page
 
 
-def test_the_hand_over_page_seen_again_offers_a_new_link_instead_of_an_old_qr(world, issuer,
-                                                                               client):
+def test_the_hand_over_link_is_shown_once_and_then_leaves_the_session(world, issuer, client):
     post(client, "/cards/new", registration(world))
     [card] = cards()
+    first = text(client.get(f"/cards/{card.number}/handover"))
+    again = text(client.get(f"/cards/{card.number}/handover"))
+    assert '<svg class="qr"' in first
+    assert '<svg class="qr"' not in again
+    assert f'action="/cards/{card.number}/link"' in again
     with client.session_transaction() as session:
-        session.pop("handover")
-    page = text(client.get(f"/cards/{card.number}/handover"))
-    assert '<svg class="qr"' not in page
-    assert f'action="/cards/{card.number}/link"' in page
+        assert "handover" not in session
 
 
 def test_the_digital_link_of_the_hand_over_opens_the_holders_card(world, issuer, client, app):
@@ -396,3 +396,35 @@ def test_an_admin_may_look_up_any_card_but_not_change_it(world, auth, client):
     auth.login("admin1")
     assert client.get(f"/cards/{card.number}").status_code == 200
     assert post(client, f"/cards/{card.number}/deactivate", {"reason": "misuse"}).status_code == 403
+
+
+def test_two_replace_clicks_at_once_give_the_holder_one_new_card(app, world):
+    import threading
+
+    from app.cards import service
+    from app.models import User
+
+    card = factories.card(world.a, site=world.site_a)
+    db.session.commit()
+    card_id, issuer_id = card.id, world.users["issuer"].id
+    barrier, outcomes = threading.Barrier(2), []
+
+    def click() -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                service.replace(db.session.get(User, issuer_id), db.session.get(Card, card_id),
+                                "lost")
+                outcomes.append("replaced")
+            except service.CardError as exc:
+                outcomes.append(exc.code)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(outcomes) == ["not_active", "replaced"]
+    assert [c.status for c in cards()].count("active") == 1

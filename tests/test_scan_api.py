@@ -340,3 +340,38 @@ def test_the_openapi_document_describes_every_scan_endpoint(client, app):
     assert api_rules == set(document["paths"])
     reasons = document["components"]["schemas"]["Verdict"]["properties"]["reason"]["enum"]
     assert "already_used" in reasons and "bad_signature" in reasons
+
+
+def test_an_online_record_takes_the_servers_time_not_a_wrong_phone_clock(world, api):
+    card = factories.card(world.a)
+    db.session.commit()
+    a_day_behind = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    first = api.post("/api/scan/redeem", redeem_body(world, card, occurred_at=a_day_behind))
+    second = api.post("/api/scan/redeem", redeem_body(world, card, occurred_at=a_day_behind))
+    assert first.get_json()["verdict"] == "ok"
+    assert second.get_json()["reason"] == "already_used"
+    [visit] = visits()
+    assert datetime.now(UTC) - visit.occurred_at < timedelta(minutes=1)
+
+
+def test_one_nonce_in_another_spelling_is_the_same_record(world, api):
+    card = factories.card(world.a)
+    db.session.commit()
+    body = redeem_body(world, card)
+    first = api.post("/api/scan/redeem", body).get_json()
+    shouted = api.post("/api/scan/redeem", {**body, "nonce": body["nonce"].upper()}).get_json()
+    urn = api.post("/api/scan/redeem", {**body, "nonce": "urn:uuid:" + body["nonce"]}).get_json()
+    assert first["visit_id"] == shouted["visit_id"] == urn["visit_id"]
+    assert len(visits()) == 1
+
+
+def test_a_cancelled_event_takes_no_new_records_online_but_keeps_offline_ones(world, api):
+    card, other = factories.card(world.a), factories.card(world.a)
+    world.show.active = False
+    db.session.commit()
+    online = api.post("/api/scan/redeem", redeem_body(world, card, world.show))
+    assert (online.status_code, online.get_json()["error"]["code"]) == (409, "event_cancelled")
+    [synced] = api.post("/api/scan/sync", {"visits": [
+        redeem_body(world, other, world.show, source="offline")]}).get_json()["results"]
+    assert synced["verdict"] == "ok"
+    assert len(visits()) == 1

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
@@ -63,5 +63,6 @@ def login():
 def logout():
     """Sign out and return to the login page."""
     logout_user()
+    session.pop("handover", None)
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))

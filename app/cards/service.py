@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from app import audit, rules
 from app.cardcodes import CardPayload, new_number, normalise_number, sign_payload
+from app.database import begin_write
 from app.extensions import db
 from app.keys import keyring
 from app.models import CARD_KINDS, GENDERS, LIFE_SITUATIONS, Card, Municipality, Region, User, Visit, utcnow
@@ -77,6 +78,7 @@ def local_today() -> date:
 def register(issuer: User, form: Registration, today: date | None = None) -> tuple[Card, str]:
     """Register a new card, or a pre-printed blank one, for the issuer's site; returns the link token."""
     today = today or local_today()
+    begin_write()
     site = issuer.issuing_site
     region = site.region
     _check_registration(form, region, today)
@@ -131,8 +133,16 @@ def _blank_card(typed: str, region: Region) -> Card:
     return card
 
 
+def _locked(card: Card) -> Card:
+    """The card re-read under a lock, so two clicks at once cannot both act on its old state."""
+    begin_write()
+    return db.session.scalar(sa.select(Card).where(Card.id == card.id).with_for_update()
+                             .execution_options(populate_existing=True))
+
+
 def renew(issuer: User, card: Card, today: date | None = None) -> Card:
     """Extend an active card's validity per its region's rules (a new QR payload follows)."""
+    card = _locked(card)
     if card.status != "active":
         raise CardError("not_active")
     card.valid_until = rules.valid_until_for(today or local_today(), card.region.rules())
@@ -146,6 +156,7 @@ def replace(issuer: User, card: Card, reason: str) -> tuple[Card, str]:
     """Retire a lost or damaged card and issue a new number with the same facts and validity."""
     if reason not in REPLACEMENT_REASONS:
         raise CardError("bad_reason", "reason")
+    card = _locked(card)
     if card.status != "active":
         raise CardError("not_active")
     new = Card(number=unused_number(), region_id=card.region_id, status="active")
@@ -168,6 +179,7 @@ def deactivate(issuer: User, card: Card, reason: str) -> Card:
     """Deactivate a card for one of the fixed reasons; the holder's link then says so."""
     if reason not in DEACTIVATION_REASONS:
         raise CardError("bad_reason", "reason")
+    card = _locked(card)
     if card.status != "active":
         raise CardError("not_active")
     card.status, card.status_reason = "deactivated", reason
@@ -178,6 +190,7 @@ def deactivate(issuer: User, card: Card, reason: str) -> Card:
 
 def replace_link(issuer: User, card: Card) -> str:
     """Give the holder a new digital-card link; the old one stops working at once."""
+    card = _locked(card)
     if card.status != "active":
         raise CardError("not_active")
     token = new_link_token(card)

@@ -101,7 +101,8 @@ def register():
 def handover(number: str):
     """Hand the card over: print it, and let the holder scan the digital-card link."""
     card = own_card(number)
-    saved = session.get("handover") or {}
+    # Shown once: the raw token must not linger in the (signed, not encrypted) session cookie.
+    saved = session.pop("handover", None) or {}
     link = None
     if saved.get("number") == card.number:
         link = request.url_root + "c/" + saved["token"]

@@ -27,6 +27,7 @@ def error_messages() -> dict[str, str]:
         "unknown_venue": _("No such venue."),
         "venue_not_allowed": _("This account may not scan at this venue."),
         "unknown_event": _("No such event at this venue."),
+        "event_cancelled": _("This event has been cancelled."),
         "invalid_tickets": _("The number of tickets is not possible."),
         "invalid_nonce": _("The record has no valid identifier."),
         "invalid_source": _("Unknown way of reading the card."),

@@ -106,16 +106,15 @@ def redeem(user: User, req: DoorRequest, now: datetime | None = None,
     in, so a known card is recorded even when the rules now say no, flagged as a conflict
     for the coordinator, and the rules judge it at the moment it happened.
     """
-    _validate_redeem(req, now or utcnow())
     now = now or utcnow()
+    req = _canonical(req, now, offline)
     begin_write()
     earlier = _attempt_for_nonce(user, req.nonce)
     if earlier is not None:
         db.session.commit()
         return earlier
-    venue, event = _load_place(user, req, lock=True)
-    moment = req.occurred_at if offline and req.occurred_at else now
-    result = _decide(req, venue, event, moment, lock=True)
+    venue, event = _load_place(user, req, lock=True, offline=offline)
+    result = _decide(req, venue, event, req.occurred_at, lock=True)
     conflict = None if result.ok else result.reason
     record = result.ok or (offline and result.card is not None)
     visit = _record_visit(user, req, result, venue, event, now, conflict) if record else None
@@ -133,10 +132,23 @@ def redeem(user: User, req: DoorRequest, now: datetime | None = None,
                                conflict=conflict if visit else None)
 
 
+def _canonical(req: DoorRequest, now: datetime, offline: bool) -> DoorRequest:
+    """The request as it is judged and stored: a canonical nonce, and the moment that counts.
+
+    Online, the server's clock is the time of the visit (a phone's clock may be a day off,
+    which would hide the visit from "already used today"); offline records keep the device's
+    time, since that is when the holder was let in.
+    """
+    _validate_redeem(req, now)
+    nonce = str(uuid.UUID(req.nonce))  # one spelling per id: case and urn: forms fold together
+    moment = req.occurred_at if offline and req.occurred_at is not None else now
+    return dataclasses.replace(req, nonce=nonce, occurred_at=moment)
+
+
 def _validate_redeem(req: DoorRequest, now: datetime) -> None:
     try:
         uuid.UUID(req.nonce or "")
-    except ValueError:
+    except (ValueError, TypeError, AttributeError):
         raise DoorError("invalid_nonce") from None
     if req.source not in VISIT_SOURCES:
         raise DoorError("invalid_source")
@@ -146,7 +158,8 @@ def _validate_redeem(req: DoorRequest, now: datetime) -> None:
         raise DoorError("invalid_occurred_at")
 
 
-def _load_place(user: User, req: DoorRequest, lock: bool) -> tuple[Venue, Event | None]:
+def _load_place(user: User, req: DoorRequest, lock: bool,
+                offline: bool = False) -> tuple[Venue, Event | None]:
     venue = db.session.get(Venue, req.venue_id)
     if venue is None:
         raise DoorError("unknown_venue", 404)
@@ -158,6 +171,8 @@ def _load_place(user: User, req: DoorRequest, lock: bool) -> tuple[Venue, Event 
     event = db.session.scalar(query.with_for_update() if lock else query)
     if event is None or event.venue_id != venue.id:
         raise DoorError("unknown_event", 404)
+    if not event.active and not offline:  # cancelled; an offline record already happened
+        raise DoorError("event_cancelled", 409)
     return venue, event
 
 
@@ -216,7 +231,7 @@ def _record_visit(user: User, req: DoorRequest, result: DoorResult, venue: Venue
                   event_id=event.id if event else None, user_id=user.id,
                   adults=tickets.adults, children=tickets.children,
                   assistants=tickets.assistants, category=venue.category,
-                  occurred_at=req.occurred_at or now, recorded_at=now, nonce=req.nonce,
+                  occurred_at=req.occurred_at, recorded_at=now, nonce=req.nonce,
                   source=req.source, status="ok", conflict=conflict, verified=req.verified)
     db.session.add(visit)
     db.session.flush()
