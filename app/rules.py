@@ -280,15 +280,23 @@ def _accepts(venue_region: RegionRules, card_region: RegionRules) -> bool:
     return venue_region.national_network and card_region.national_network
 
 
-def _card_refusal(card: CardState, venue: VenueState, today: date) -> str | None:
-    if not venue.active:
-        return "venue_inactive"
-    status_reason = _STATUS_REASONS[card.status]
+def card_standing(status: str, valid_until: date | None, today: date) -> str | None:
+    """Why the card itself is not valid today (status first, then expiry), or None if it is."""
+    status_reason = _STATUS_REASONS[status]
     if status_reason is not None:
         return status_reason
     # An active card without an end date breaks an invariant: refuse, never admit.
-    if card.valid_until is None or today > card.valid_until:
+    if valid_until is None or today > valid_until:
         return "expired"
+    return None
+
+
+def _card_refusal(card: CardState, venue: VenueState, today: date) -> str | None:
+    if not venue.active:
+        return "venue_inactive"
+    standing = card_standing(card.status, card.valid_until, today)
+    if standing is not None:
+        return standing
     if not _accepts(venue.region, card.region):
         return "wrong_region"
     return None

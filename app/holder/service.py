@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from app.cards.service import hash_link_token
 from app.extensions import db
 from app.models import Card, Visit
-from app.rules import TZ, local_date
+from app.rules import TZ, card_standing, local_date
 
 
 def card_for_token(token: str) -> Card | None:
@@ -19,12 +19,8 @@ def card_for_token(token: str) -> Card | None:
 
 
 def card_state(card: Card, today: date) -> str:
-    """valid, expired, deactivated, lost or replaced: the status wins over expiry, as at the door."""
-    if card.status != "active":
-        return card.status
-    if card.valid_until is None or card.valid_until < today:
-        return "expired"
-    return "valid"
+    """valid, expired, deactivated, lost or replaced: decided by the door's own rule."""
+    return card_standing(card.status, card.valid_until, today) or "valid"
 
 
 def year_bounds(now: datetime) -> tuple[datetime, datetime]:
