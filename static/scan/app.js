@@ -36,6 +36,7 @@ boot().catch((error) => {
 
 async function boot() {
   api.configure(root.dataset.api, root.dataset.scope);
+  offline.setAccount(root.dataset.account);
   await loadTexts(root.dataset.texts);
   translate(root);
   registerWorker();
@@ -305,18 +306,17 @@ function showLastRecord(message) {
     ?? (undoable ? t("confirm.last", { card: shortNumber(last.number), tickets: ticketsText(last) }) : "");
 }
 
-/** Take back one's own record: unsent ones leave the queue, sent ones are annulled. */
+/**
+ * Take back one's own record: sent ones are annulled, unsent ones leave the queue. `target`
+ * may be a stale copy (say, still pending though a sync has sent it since): offline.js reads
+ * the record afresh, after any sync under way.
+ */
 async function undo(target, onDone = showLastRecord) {
   if (!target) {
     return;
   }
   try {
-    if (target.pending) {
-      await offline.withdraw(target.nonce);
-    } else {
-      await api.annul(target.visit_id);
-      await offline.markAnnulled(target.visit_id);
-    }
+    await offline.undoRecord(target);
     if (sameRecord(state.last, target)) {
       state.last = { ...state.last, status: "annulled" };
     }

@@ -7,6 +7,26 @@ const SYNC_BATCH = 100;
 const ONE_TICKET = { adults: 1, children: 0, assistants: 0 };
 
 let modules = null;
+// The account signed in on this page: queued records carry it, and only its own are sent.
+let account = null;
+// Sending the queue and undoing run one at a time, so neither sees the other half done.
+let chain = Promise.resolve();
+
+export function setAccount(id) {
+  account = id ? String(id) : null;
+}
+
+/** Run `task` after every sync or undo started before it has finished. */
+function serial(task) {
+  const run = chain.then(task, task);
+  chain = run.catch(() => {});
+  return run;
+}
+
+/** Whether a queued item belongs to the signed-in account (items from before accounts: yes). */
+function ours(item) {
+  return item.account == null || item.account === account;
+}
 
 /** codes.js and checker.js, loaded on first use (the online path never needs them). */
 export function offlineModules() {
@@ -173,12 +193,37 @@ export async function remember(body, number, extra = {}) {
 
 /** Put a redeem body in the queue; it leaves the queue only when the server answers for it. */
 export async function enqueue(body, number, verified) {
-  const item = { nonce: body.nonce, body: { ...body, verified }, queued_at: Date.now() };
+  const item = { nonce: body.nonce, body: { ...body, verified }, queued_at: Date.now(), account };
   await store.put("queue", item);
-  return remember(body, number, { pending: true, verified });
+  return remember(body, number, { pending: true, verified, account });
 }
 
-/** Take an unsent record back (the staff's own undo): nothing reached the server yet. */
+/**
+ * The staff's own undo, after any sync under way: the record as it stands now decides. One
+ * the server has (a visit id) is annulled there; an unsent one just leaves the queue.
+ */
+export function undoRecord(target) {
+  return serial(async () => {
+    const record = target.nonce ? await store.get("records", target.nonce) : null;
+    if (record && !ours(record)) {
+      throw new api.ApiError("forbidden", 403); // another account's record on this phone
+    }
+    const visitId = record?.visit_id ?? target.visit_id ?? null;
+    if (visitId != null) {
+      await api.annul(visitId);
+      await markAnnulled(visitId);
+      if (record) {
+        await markRecord(record.nonce, { status: "annulled", annul_wanted: false });
+      }
+    } else if (record?.pending || target.pending) {
+      await withdraw(target.nonce);
+    } else {
+      throw new api.ApiError("unknown", 0);
+    }
+  });
+}
+
+/** Take an unsent record back: nothing reached the server yet. */
 export async function withdraw(nonce) {
   await store.remove("queue", nonce);
   await markRecord(nonce, { status: "annulled", pending: false });
@@ -200,8 +245,9 @@ export async function markAnnulled(visitId) {
   }
 }
 
+/** How many of the signed-in account's records wait to be sent. */
 export async function waiting() {
-  return (await store.all("queue")).length;
+  return (await store.all("queue")).filter(ours).length;
 }
 
 /**
@@ -209,8 +255,14 @@ export async function waiting() {
  * a failed request leaves everything in place for the next try, and so does an item the
  * server could not take (say, the venue of another account): it is marked, never dropped.
  */
-export async function syncQueue() {
-  const items = (await store.all("queue")).sort((a, b) => a.queued_at - b.queued_at);
+export function syncQueue() {
+  return serial(sendQueue);
+}
+
+async function sendQueue() {
+  await annulWanted();
+  // Another account's records wait until it signs in again: never sent under this one's name.
+  const items = (await store.all("queue")).filter(ours).sort((a, b) => a.queued_at - b.queued_at);
   const summary = { sent: 0, refused: [], failed: [], conflicts: 0 };
   for (let start = 0; start < items.length; start += SYNC_BATCH) {
     const batch = items.slice(start, start + SYNC_BATCH);
@@ -224,6 +276,23 @@ export async function syncQueue() {
   return summary;
 }
 
+/** Records undone while their sync was under way: annul the visits the server made of them. */
+async function annulWanted() {
+  for (const record of await store.all("records")) {
+    if (record.annul_wanted && record.visit_id != null && ours(record)) {
+      try {
+        await api.annul(record.visit_id);
+      } catch (error) {
+        if (error.unreachable || error.code === "login_required") {
+          throw error; // try again with the next sync
+        }
+        console.warn("scanner: a visit undone on the device could not be annulled", error);
+      }
+      await markRecord(record.nonce, { annul_wanted: false });
+    }
+  }
+}
+
 async function settle(result, summary) {
   if (result.verdict !== "ok" && result.verdict !== "refused") {
     const code = result.error?.code ?? "unknown";
@@ -232,6 +301,22 @@ async function settle(result, summary) {
     return;
   }
   const ok = result.verdict === "ok";
+  const record = await store.get("records", result.nonce);
+  if (record?.status === "annulled") {
+    // Undone on the device while it was being sent: it stays undone, on the server too.
+    await store.remove("queue", result.nonce);
+    if (ok && result.visit_id != null) {
+      await markRecord(result.nonce, { pending: false, failed: null, visit_id: result.visit_id,
+        annul_wanted: true });
+      try {
+        await api.annul(result.visit_id);
+        await markRecord(result.nonce, { annul_wanted: false });
+      } catch (error) {
+        console.warn("scanner: annul after sync failed; tried again at the next sync", error);
+      }
+    }
+    return;
+  }
   await markRecord(result.nonce, {
     pending: false, failed: null, visit_id: result.visit_id ?? null,
     status: ok ? "ok" : "refused", reason: result.reason, conflict: Boolean(result.conflict),

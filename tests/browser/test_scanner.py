@@ -244,6 +244,102 @@ def test_offline_the_device_decides_queues_and_sends_when_the_network_returns(pa
     expect(page.locator("[data-visits]")).not_to_contain_text("Odottaa lähetystä")
 
 
+QUEUED = """() => new Promise((resolve) => {
+  const request = indexedDB.open("kaiku-scan");
+  request.onsuccess = () => {
+    const count = request.result.transaction("queue").objectStore("queue").count();
+    count.onsuccess = () => resolve(count.result);
+  };
+  request.onerror = () => resolve(-1);
+})"""
+
+
+def go_offline_when_ready(page: Page) -> None:
+    """Wait until the page works offline (worker and bundle), then cut the network."""
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30_000)
+    page.wait_for_function(BUNDLE_KEPT, timeout=30_000)
+    page.context.set_offline(True)
+
+
+def record_offline(page: Page, card: dict) -> None:
+    """Scan the card's QR code offline and record it on the device."""
+    wedge_scan(page, card["qr_payload"])
+    expect_verdict(page, VALID)
+    verdict(page).get_by_role("button", name=RECORD, exact=True).click()
+    expect(verdict(page)).to_contain_text("Tallennettu laitteelle")
+    back_to_scanning(page)
+
+
+def server_visits(page: Page, live_server, venue: str, card: dict) -> list[dict]:
+    """The server's records of today for this card at the venue, as the signed-in account."""
+    venue_id = next(v["id"] for v in live_server.demo["venues"] if v["name"] == venue)
+    response = page.request.get(f"{live_server.url}/api/scan/today?venue_id={venue_id}")
+    assert response.ok, response.text()
+    return [v for v in response.json()["visits"] if v["card_number"] == card["number"]]
+
+
+def log_out(page: Page) -> None:
+    page.get_by_role("button", name=re.compile("Kirjaudu ulos|Logga ut|Log out")).click()
+    expect(page).to_have_url(re.compile(r"/login"))
+
+
+def test_undoing_an_offline_record_after_it_was_sent_annuls_it_on_the_server(page, live_server):
+    card = valid_card(live_server, children=2)
+    open_scanner(page, live_server, "Uimahalli")
+    go_offline_when_ready(page)
+    record_offline(page, card)
+    banner = page.locator("[data-banner]")
+    expect(banner).to_contain_text("1 kirjaus odottaa lähetystä.")
+
+    page.context.set_offline(False)
+    expect(banner).to_be_empty(timeout=15_000)  # sent: the server has the visit
+    assert [v["status"] for v in server_visits(page, live_server, "Uimahalli", card)] == ["ok"]
+
+    bar = page.locator("[data-last-record]")
+    bar.get_by_role("button", name=UNDO).click()
+    expect(bar).to_contain_text("Kirjaus peruttu.")
+    assert [v["status"] for v in server_visits(page, live_server, "Uimahalli", card)] == ["annulled"]
+    type_number(page, card["number"])
+    expect_verdict(page, VALID)  # not refused as already used
+
+
+def test_offline_records_are_sent_only_by_the_account_that_made_them(page, live_server):
+    card = demo_card(live_server, kind="community")
+    venue = "Tiedekeskus"
+    open_scanner(page, live_server, venue)
+    go_offline_when_ready(page)
+    record_offline(page, card)
+    expect(page.locator("[data-banner]")).to_contain_text("1 kirjaus odottaa lähetystä.")
+    token = page.locator('meta[name="csrf-token"]').get_attribute("content")
+    page.goto("about:blank")  # leave the scanner before the network returns: nothing is sent
+    page.context.set_offline(False)
+    assert page.request.post(f"{live_server.url}/logout", form={"csrf_token": token}).ok
+    syncs = []
+    page.on("request", lambda request: syncs.append(request.url) if "/api/scan/sync" in request.url
+            else None)
+    log_in(page, live_server, "coordinator")  # may scan every venue of Pirkanmaa
+    page.goto(f"{live_server.url}/scan")
+    if page.locator("#setup").is_visible():
+        choose_place(page, venue)
+    expect(page.locator("[data-place-venue]")).to_have_text(venue)
+    page.wait_for_function(BUNDLE_KEPT, timeout=30_000)
+    page.wait_for_timeout(1500)
+    expect(page.locator("[data-banner]")).to_be_empty()  # boxoffice's record is not counted
+    assert syncs == []
+    assert page.evaluate(QUEUED) == 1  # it waits for its own account
+    assert server_visits(page, live_server, venue, card) == []
+
+    log_out(page)
+    log_in(page, live_server, "boxoffice")
+    with page.expect_response(re.compile(r"/api/scan/sync$"), timeout=15_000) as sent:
+        page.goto(f"{live_server.url}/scan")
+    assert sent.value.ok
+    expect(page.locator("[data-place-venue]")).to_have_text(venue)
+    expect(page.locator("[data-banner]")).to_be_empty(timeout=15_000)
+    page.wait_for_function(f"({QUEUED})().then((count) => count === 0)", timeout=15_000)
+    assert [v["status"] for v in server_visits(page, live_server, venue, card)] == ["ok"]
+
+
 # Installing the app
 
 
