@@ -171,7 +171,10 @@ def cards_registered_by_month(region_id: int | None, start: date, end: date) -> 
     of them replaced a lost or damaged card (registered − replacements = new holders).
     """
     predecessor = aliased(Card)
-    replaces = sa.exists().where(predecessor.replaced_by_id == Card.id)
+    # An uncorrelated IN: replaced_by_id has no index, and a correlated EXISTS would scan
+    # the cards table once per card.
+    replaces = Card.id.in_(sa.select(predecessor.replaced_by_id)
+                           .where(predecessor.replaced_by_id.is_not(None)))
     rows = (sa.select(_month_of(Card.issued_at, start, end).label("month"),
                       sa.case((replaces, 1), else_=0).label("replacement"))
             .where(*_within(Card.issued_at, start, end), *_card_scope(region_id))
