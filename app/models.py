@@ -30,6 +30,7 @@ VISIT_STATUSES = ("ok", "annulled")
 ANNUL_REASONS = ("mistake", "wrong_card", "wrong_tickets", "conflict", "other")
 CONFLICT_RESOLUTIONS = ("keep", "annul")
 SCAN_ACTIONS = ("check", "redeem")
+STAT_DIMENSIONS = ("municipality", "issuing_site", "age_group", "gender", "life_situation")
 
 
 def utcnow() -> datetime:
@@ -266,7 +267,7 @@ class Card(db.Model):
     children: Mapped[int] = mapped_column(default=0)
     gender: Mapped[str | None] = mapped_column(sa.String(8))
     life_situation: Mapped[str | None] = mapped_column(sa.String(16))
-    issued_at: Mapped[datetime | None] = mapped_column(Stamp)
+    issued_at: Mapped[datetime | None] = mapped_column(Stamp, index=True)
     valid_until: Mapped[date | None] = mapped_column(sa.Date)
     replaced_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cards.id"))
     issuing_site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("issuing_sites.id"), index=True)
@@ -299,6 +300,14 @@ class Visit(db.Model):
         sa.Index("ix_visits_card_occurred", "card_id", "occurred_at"),
         sa.Index("ix_visits_event_status", "event_id", "status"),
         sa.Index("ix_visits_venue_occurred", "venue_id", "occurred_at"),
+        # What changed since the statistics were last brought up to date (app/stats/rollup.py).
+        sa.Index("ix_visits_recorded_at", "recorded_at"),
+        sa.Index("ix_visits_annulled_at", "annulled_at",
+                 sqlite_where=sa.text("annulled_at IS NOT NULL"),
+                 postgresql_where=sa.text("annulled_at IS NOT NULL")),
+        sa.Index("ix_visits_conflict_resolved_at", "conflict_resolved_at",
+                 sqlite_where=sa.text("conflict_resolved_at IS NOT NULL"),
+                 postgresql_where=sa.text("conflict_resolved_at IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -345,6 +354,8 @@ class ScanAttempt(db.Model):
         sa.CheckConstraint("card_number IS NOT NULL OR code_hash IS NOT NULL",
                            name="names_card_or_code"),
         sa.Index("ix_scan_attempts_venue_at", "venue_id", "at"),
+        # Refused scans by reason without reading the (many) accepted ones.
+        sa.Index("ix_scan_attempts_reason_at", "reason", "at", "venue_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -375,3 +386,69 @@ class AuditEvent(db.Model):
     object_id: Mapped[int | None]
     at: Mapped[datetime] = mapped_column(Stamp, default=utcnow, index=True)
     details: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+
+# Statistics kept up to date from the visits (app/stats/rollup.py): sums by day, and each
+# card's first use of a year, so a year's figures never read millions of visits. A local
+# (Finnish) calendar day; "value" of an unknown voluntary fact is ''.
+class StatVenueDay(db.Model):
+    """Ok visits of one venue on one day, by the category recorded on the visit."""
+
+    __tablename__ = "stat_venue_days"
+
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    venue_id: Mapped[int] = mapped_column(sa.ForeignKey("venues.id"), primary_key=True)
+    category: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    uses: Mapped[int]
+    adults: Mapped[int]
+    children: Mapped[int]
+    assistants: Mapped[int]
+
+
+class StatRegionDay(db.Model):
+    """Ok visits at one region's venues on one day, by one fact of the holder's card."""
+
+    __tablename__ = "stat_region_days"
+    __table_args__ = (one_of("dim", STAT_DIMENSIONS),
+                      sa.PrimaryKeyConstraint("dim", "region_id", "day", "value"))
+
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    region_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"), primary_key=True)
+    dim: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    uses: Mapped[int]
+    adults: Mapped[int]
+    children: Mapped[int]
+    assistants: Mapped[int]
+
+
+class StatCardYear(db.Model):
+    """A card's first ok use in a calendar year, at one region's venues (scope) or anywhere (0).
+
+    With the card's facts copied in (age group as of that year), so distinct cards of any
+    split are counted from this table alone.
+    """
+
+    __tablename__ = "stat_card_years"
+    __table_args__ = (sa.Index("ix_stat_card_years_card", "card_id", "year"),)
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    scope: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    card_id: Mapped[int] = mapped_column(sa.ForeignKey("cards.id"), primary_key=True)
+    first_day: Mapped[date] = mapped_column(sa.Date)
+    card_region_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"))
+    municipality: Mapped[str] = mapped_column(sa.String(16))
+    issuing_site: Mapped[str] = mapped_column(sa.String(16))
+    age_group: Mapped[str] = mapped_column(sa.String(16))
+    gender: Mapped[str] = mapped_column(sa.String(16))
+    life_situation: Mapped[str] = mapped_column(sa.String(16))
+
+
+class StatState(db.Model):
+    """How far the statistics tables are up to date: changes at or after `since` are not in."""
+
+    __tablename__ = "stat_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    since: Mapped[datetime] = mapped_column(Stamp)
+    refreshed_at: Mapped[datetime] = mapped_column(Stamp)

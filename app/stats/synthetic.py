@@ -19,8 +19,20 @@ import sqlalchemy as sa
 
 from app.cardcodes import new_number
 from app.extensions import db
-from app.models import GENDERS, LIFE_SITUATIONS, Card, IssuingSite, Municipality, Region, User, Venue, Visit
+from app.models import (
+    GENDERS,
+    LIFE_SITUATIONS,
+    Card,
+    IssuingSite,
+    Municipality,
+    Region,
+    ScanAttempt,
+    User,
+    Venue,
+    Visit,
+)
 from app.rules import TZ
+from app.stats import rollup
 from app.stats.queries import local_midnight
 
 USED_SHARE = 0.30
@@ -28,6 +40,9 @@ CATEGORY_WEIGHTS = {"culture": 0.42, "sports": 0.33, "education": 0.15, "science
 # Relative pace by calendar month for culture, education and science; sports stay at 1.
 SEASON = {6: 0.55, 7: 0.35, 8: 0.6, 12: 0.85}
 CHUNK = 10_000
+REFUSED_SHARE = 0.04  # refused scans per visit
+REFUSALS = {"expired": 40, "already_used": 20, "unknown_card": 12, "wrong_region": 8, "event_full": 6,
+            "deactivated": 5, "too_many_children": 4, "period_limit": 3, "lost": 2}
 _AGES = ((16, 17, 3), (18, 29, 25), (30, 44, 27), (45, 64, 30), (65, 90, 15))
 _HOLDER_FACTS = ("region_id", "municipality_id", "postcode", "birth_year", "children", "gender",
                  "life_situation", "valid_until", "issuing_site_id")
@@ -56,8 +71,34 @@ def generate(cards: int, visits: int, seed: int, today: date | None = None) -> d
         db.session.execute(sa.insert(Visit), chunk)
         counts["visits"] += len(chunk)
         counts["annulled"] += sum(v["status"] == "annulled" for v in chunk)
+    counts["refused_scans"] = _refused_scans(rng, rows, places, door_id, today, round(visits * REFUSED_SHARE))
     db.session.commit()
     return counts
+
+
+def _refused_scans(rng: random.Random, rows: list[dict], places: dict, door_id: int, today: date,
+                   count: int) -> int:
+    """Refused checks and redeems at the door (accepted ones are not made: the statistics
+    read refused scans through an index that skips them)."""
+    reasons, weights = zip(*REFUSALS.items(), strict=True)
+    end = local_midnight(today)
+    span = (end - local_midnight(today - timedelta(days=730))).total_seconds()
+
+    def attempts() -> Iterator[dict]:
+        for _ in range(count):
+            row = rng.choice(rows)
+            reason = rng.choices(reasons, weights)[0]
+            venues = places[row["region_id"]]["venues"]
+            yield {"action": rng.choice(("check", "redeem")),
+                   "card_number": None if reason == "unknown_card" else row["number"],
+                   "code_hash": uuid.uuid4().hex if reason == "unknown_card" else None,
+                   "venue_id": rng.choice(venues[rng.choice(list(venues))]), "user_id": door_id,
+                   "at": end - timedelta(seconds=rng.random() * span), "reason": reason}
+    made = 0
+    for chunk in _chunks(attempts()):
+        db.session.execute(sa.insert(ScanAttempt), chunk)
+        made += len(chunk)
+    return made
 
 
 def _places() -> dict[int, dict]:
@@ -259,6 +300,9 @@ def seed_synthetic(cards: int, visits: int, seed: int) -> None:
     began = time.perf_counter()
     counts = generate(cards, visits, seed)
     click.echo(f"{counts['cards']} cards ({counts['replaced']} replaced, {counts['used_cards']} used), "
-               f"{counts['visits']} visits ({counts['annulled']} annulled) "
-               f"in {time.perf_counter() - began:.1f} s")
+               f"{counts['visits']} visits ({counts['annulled']} annulled), "
+               f"{counts['refused_scans']} refused scans in {time.perf_counter() - began:.1f} s")
+    began = time.perf_counter()
+    rollup.refresh(full=True)
+    click.echo(f"statistics tables rebuilt in {time.perf_counter() - began:.1f} s")
 

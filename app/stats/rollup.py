@@ -1,0 +1,241 @@
+"""The statistics tables, kept up to date from the visits (DESIGN §8, §11).
+
+A year's national figures would otherwise read millions of visits. Three tables hold what the
+dashboard needs instead, by Finnish calendar day:
+
+- stat_venue_days:  ok visits per (day, venue, category) — uses and tickets;
+- stat_region_days: ok visits per (card fact, region of the venue, day, value of the fact);
+- stat_card_years:  each card's first ok use of a year, per region of the venue and anywhere
+                    (scope 0), with the card's facts — distinct cards of any split.
+
+`refresh()` brings them up to date. It finds what changed since the last refresh from three
+indexed timestamps — a visit recorded (online, or an offline record synced late), annulled, or
+its conflict resolved — and recomputes just the days and card-years those visits touch, each
+from all of its visits, so recomputing is idempotent. The first refresh (or `full=True`)
+rebuilds everything. The work is read first and written under the write lock afterwards, so
+on SQLite the door is not held up while a refresh reads; if another refresh finished in the
+meantime, this one stands down (the data it would write is no newer).
+
+Changes are looked for from `since` = the start of the previous refresh minus MARGIN, so a
+visit whose transaction was still open when a refresh read is taken the next time.
+Card facts (birth year, gender, …) are set when a card is registered and never change, so a
+visit's facts are the card's.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+
+from app.database import begin_write
+from app.extensions import db
+from app.models import (
+    STAT_DIMENSIONS,
+    Card,
+    StatCardYear,
+    StatRegionDay,
+    StatState,
+    StatVenueDay,
+    Venue,
+    Visit,
+    utcnow,
+)
+from app.rules import TZ, local_day_bounds
+
+MARGIN = timedelta(minutes=5)
+ANYWHERE = 0
+CHUNK = 5_000
+_LOCK_KEY = 0x4B41494B  # PostgreSQL advisory lock: one refresh writes at a time
+_AGE_BANDS = ((16, "0-15"), (18, "16-17"), (30, "18-29"), (45, "30-44"), (65, "45-64"))
+_FIGURES = ("uses", "adults", "children", "assistants")
+
+
+def age_group(year: int, birth_year: int | None) -> str:
+    """The age group of a holder born in `birth_year` during `year` ('' when not known)."""
+    if birth_year is None:
+        return ""
+    age = year - birth_year
+    return next((label for below, label in _AGE_BANDS if age < below), "65+")
+
+
+class Tally:
+    """The three tables' rows for a set of visits, summed in memory."""
+
+    def __init__(self) -> None:
+        self.venue_days: dict[tuple, list[int]] = {}
+        self.region_days: dict[tuple, list[int]] = {}
+        self.card_years: dict[tuple, tuple] = {}
+        self._regions = dict(db.session.execute(sa.select(Venue.id, Venue.region_id)).all())
+        self._days: dict[datetime, date] = {}
+
+    def _local_day(self, moment: datetime) -> date:
+        hour = moment.replace(minute=0, second=0, microsecond=0)  # offsets change on the hour
+        day = self._days.get(hour)
+        if day is None:
+            day = self._days[hour] = hour.astimezone(TZ).date()
+        return day
+
+    def add(self, rows: Iterable[sa.Row]) -> None:
+        venue_days, region_days, card_years = self.venue_days, self.region_days, self.card_years
+        for (card_id, venue_id, occurred_at, adults, children, assistants, category, card_region,
+             municipality, site, birth_year, gender, life_situation) in rows:
+            day = self._local_day(occurred_at)
+            figures = (1, adults, children, assistants)
+            key = (day, venue_id, category)
+            sums = venue_days.get(key)
+            if sums is None:
+                venue_days[key] = list(figures)
+            else:
+                for i in range(4):
+                    sums[i] += figures[i]
+            region = self._regions[venue_id]
+            facts = (str(municipality or ""), str(site or ""), age_group(day.year, birth_year),
+                     gender or "", life_situation or "")
+            for dim, value in zip(STAT_DIMENSIONS, facts, strict=True):
+                key = (dim, region, day, value)
+                sums = region_days.get(key)
+                if sums is None:
+                    region_days[key] = list(figures)
+                else:
+                    for i in range(4):
+                        sums[i] += figures[i]
+            for scope in (region, ANYWHERE):
+                key = (day.year, scope, card_id)
+                known = card_years.get(key)
+                if known is None or day < known[0]:
+                    card_years[key] = (day, card_region, *facts)
+
+
+def _visits() -> sa.Select:
+    """Ok visits with what the tables need, in Tally.add's order."""
+    return (sa.select(Visit.card_id, Visit.venue_id, Visit.occurred_at, Visit.adults,
+                      Visit.children, Visit.assistants, Visit.category, Card.region_id,
+                      Card.municipality_id, Card.issuing_site_id, Card.birth_year, Card.gender,
+                      Card.life_situation)
+            .join(Card, Card.id == Visit.card_id)
+            .where(Visit.status == "ok"))
+
+
+def refresh(full: bool = False) -> dict[str, int]:
+    """Bring the statistics tables up to date; what was recomputed, by table."""
+    began = utcnow()
+    state = db.session.get(StatState, 1)
+    seen = state.since if state else None
+    if full or state is None:
+        tally, scope = Tally(), None
+        tally.add(db.session.execute(_visits().execution_options(yield_per=20_000)))
+    else:
+        scope = _changed_since(state.since)
+        tally = _recount(scope) if any(scope.values()) else None
+    _lock()
+    state = db.session.get(StatState, 1)
+    if (state.since if state else None) != seen:
+        db.session.rollback()  # another refresh wrote while this one read
+        return {"stood_down": 1}
+    counts = _write(tally, scope) if tally is not None else {}
+    if state is None:
+        state = StatState(id=1)
+        db.session.add(state)
+    state.since, state.refreshed_at = began - MARGIN, began
+    db.session.commit()
+    return counts
+
+
+def _lock() -> None:
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(_LOCK_KEY)))
+    else:
+        begin_write()
+
+
+def _changed_since(since: datetime) -> dict[str, set]:
+    """The days and card-years that visits changed since `since` touch."""
+    regions = dict(db.session.execute(sa.select(Venue.id, Venue.region_id)).all())
+    changed = sa.union(*(sa.select(Visit.card_id, Visit.venue_id, Visit.occurred_at).where(column >= since)
+                         for column in (Visit.recorded_at, Visit.annulled_at,
+                                        Visit.conflict_resolved_at))).subquery()
+    scope: dict[str, set] = {"venue_days": set(), "region_days": set(), "card_years": set()}
+    for card_id, venue_id, occurred_at in db.session.execute(sa.select(changed)):
+        day = occurred_at.astimezone(TZ).date()
+        scope["venue_days"].add((venue_id, day))
+        scope["region_days"].add((regions[venue_id], day))
+        scope["card_years"].add((card_id, day.year))
+    return scope
+
+
+def _recount(scope: dict[str, set]) -> Tally:
+    """Each changed day and card-year summed again from all of its visits."""
+    run = db.session.execute
+    venue_rows, region_rows, card_rows = Tally(), Tally(), Tally()
+    for venue_id, day in scope["venue_days"]:
+        venue_rows.add(run(_visits().where(Visit.venue_id == venue_id, *_on(day))))
+    by_region: dict[int, list[int]] = {}
+    for venue_id, region_id in run(sa.select(Venue.id, Venue.region_id)):
+        by_region.setdefault(region_id, []).append(venue_id)
+    for region_id, day in scope["region_days"]:
+        region_rows.add(run(_visits().where(Visit.venue_id.in_(by_region[region_id]), *_on(day))))
+    by_year: dict[int, list[int]] = {}
+    for card_id, year in scope["card_years"]:
+        by_year.setdefault(year, []).append(card_id)
+    for year, cards in by_year.items():
+        start, end = local_day_bounds(date(year, 1, 1))[0], local_day_bounds(date(year, 12, 31))[1]
+        for chunk in _chunks(cards):
+            card_rows.add(run(_visits().where(Visit.card_id.in_(chunk), Visit.occurred_at >= start,
+                                              Visit.occurred_at < end)))
+    tally = Tally()
+    tally.venue_days, tally.region_days = venue_rows.venue_days, region_rows.region_days
+    tally.card_years = card_rows.card_years
+    return tally
+
+
+def _on(day: date) -> list:
+    start, end = local_day_bounds(day)
+    return [Visit.occurred_at >= start, Visit.occurred_at < end]
+
+
+def _write(tally: Tally, scope: dict[str, set] | None) -> dict[str, int]:
+    """Replace the rows of the changed keys (all rows when `scope` is None) with the tally's."""
+    run = db.session.execute
+    if scope is None:
+        for model in (StatVenueDay, StatRegionDay, StatCardYear):
+            run(sa.delete(model))
+    else:
+        deletions = (
+            (StatVenueDay, (StatVenueDay.venue_id, StatVenueDay.day), scope["venue_days"]),
+            (StatRegionDay, (StatRegionDay.region_id, StatRegionDay.day), scope["region_days"]),
+            (StatCardYear, (StatCardYear.card_id, StatCardYear.year), scope["card_years"]),
+        )
+        for model, (first, second), keys in deletions:
+            if keys:
+                run(sa.delete(model).where(first == sa.bindparam("a"), second == sa.bindparam("b"))
+                    .execution_options(synchronize_session=False),
+                    [{"a": a, "b": b} for a, b in keys])
+    fields = ("first_day", "card_region_id", *STAT_DIMENSIONS)
+    inserts = (
+        (StatVenueDay, ({"day": d, "venue_id": v, "category": c, **dict(zip(_FIGURES, s, strict=True))}
+                        for (d, v, c), s in tally.venue_days.items())),
+        (StatRegionDay, ({"dim": m, "region_id": r, "day": d, "value": v,
+                          **dict(zip(_FIGURES, s, strict=True))}
+                         for (m, r, d, v), s in tally.region_days.items())),
+        (StatCardYear, ({"year": y, "scope": s, "card_id": c, **dict(zip(fields, f, strict=True))}
+                        for (y, s, c), f in tally.card_years.items())),
+    )
+    counts = {}
+    for model, rows in inserts:
+        counts[model.__tablename__] = 0
+        for chunk in _chunks(rows):
+            run(sa.insert(model), chunk)
+            counts[model.__tablename__] += len(chunk)
+    return counts
+
+
+def _chunks(items: Iterable) -> Iterator[list]:
+    chunk: list = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
