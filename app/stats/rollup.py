@@ -207,9 +207,11 @@ def _write(tally: Tally, scope: dict[str, set] | None) -> dict[str, int]:
             (StatCardYear, (StatCardYear.card_id, StatCardYear.year), scope["card_years"]),
         )
         for model, (first, second), keys in deletions:
-            if keys:
-                run(sa.delete(model).where(first == sa.bindparam("a"), second == sa.bindparam("b"))
-                    .execution_options(synchronize_session=False),
+            if keys:  # many keys at once: a Core executemany (the ORM has no bulk DELETE)
+                table = model.__table__
+                db.session.connection().execute(
+                    sa.delete(table).where(table.c[first.key] == sa.bindparam("a"),
+                                           table.c[second.key] == sa.bindparam("b")),
                     [{"a": a, "b": b} for a, b in keys])
     fields = ("first_day", "card_region_id", *STAT_DIMENSIONS)
     inserts = (
