@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from flask_babel import format_date
+from flask_babel import format_date, get_locale
 from flask_babel import lazy_gettext as _l
 
 from app.cards.forms import GENDER_LABELS, LIFE_SITUATION_LABELS
@@ -24,6 +24,9 @@ from app.models import Region
 from app.stats import figures
 
 HIDDEN = "<5"
+# A row hidden only so that a lone "<5" row cannot be worked out from the total (which the
+# monthly table shows anyway): total minus the other rows would give it.
+PROTECTED = "x"
 SMALL_CELL = 5
 TICKETS = ("adults", "children", "assistants")
 # Splits whose cells describe holders: these show distinct cards and hide small cells.
@@ -97,7 +100,10 @@ class Report:
 
     @property
     def scope_name(self) -> str:
-        return self.region.name if self.region else str(_l("All regions"))
+        """The region's name in the current language, or "All regions"."""
+        if self.region is None:
+            return str(_l("All regions"))
+        return self.region.name(str(get_locale() or "fi"))
 
 
 def build_report(region_id: int | None, start: date, end: date) -> Report:
@@ -134,14 +140,25 @@ def _split_table(split: str, rows: list[dict]) -> Table:
             if row["cards"] < SMALL_CELL:
                 cell.update({c: HIDDEN for c in columns[1:]})
         shown.append(cell)
+    if demographic:
+        _protect_lone_small_cell(shown, rows, columns[1:])
     if split != "age_group":  # age groups keep their natural order; the rest go largest first
         order = sorted(range(len(rows)), key=lambda i: (
-            rows[i]["key"] is None, shown[i]["uses"] == HIDDEN, -rows[i]["uses"]))
+            rows[i]["key"] is None, shown[i]["uses"] in (HIDDEN, PROTECTED), -rows[i]["uses"]))
         shown = [shown[i] for i in order]
     total = {"label": str(_l("Total")), **{c: sum(r[c] for r in rows) for c in ("uses", *TICKETS)}}
     if demographic:
         total["cards"] = ""  # distinct cards do not add up across cells
     return Table(split, TITLES[split], columns, shown, total, suppressed=demographic)
+
+
+def _protect_lone_small_cell(shown: list[dict], rows: list[dict], figures: tuple[str, ...]) -> None:
+    """When exactly one row is hidden, hide the smallest other one too (marked PROTECTED)."""
+    hidden = [i for i, cell in enumerate(shown) if cell["uses"] == HIDDEN]
+    others = [i for i, cell in enumerate(shown) if cell["uses"] != HIDDEN]
+    if len(hidden) == 1 and others:
+        smallest = min(others, key=lambda i: (rows[i]["cards"], rows[i]["uses"]))
+        shown[smallest].update({c: PROTECTED for c in figures})
 
 
 def _refused_table(rows: list[dict]) -> Table:

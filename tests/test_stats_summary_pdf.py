@@ -1,0 +1,187 @@
+"""The annual statistics summary PDF (DESIGN §8), read back with poppler's pdftotext and pdfinfo.
+
+The world: region A in 2024 with eight cards. Six live in Kunta A; two in Pikkukunta, a cell
+under five cards whose figures must show as "<5". Kunta A's cards visit 150 small venues, so
+the venue table runs over several pages.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from flask_babel import force_locale, format_date
+from flask_babel import gettext as _
+
+from app.extensions import db
+from app.models import Municipality, ScanAttempt, Visit
+from app.stats.report import HEADINGS, HIDDEN, PROTECTED, build_report
+from app.stats.summary_pdf import _latin1, summary_pdf
+from tests.support import factories
+
+YEAR, NEXT_YEAR = date(2024, 1, 1), date(2025, 1, 1)
+LANGS = ("fi", "sv", "en")
+SMALL_TOWN = "Pikkukunta"
+FOREIGN_VENUE = "Čajovna – Åbo Öljy"  # Č and the dash are not Latin-1; Å and Ö are
+MANY_VENUES = 150
+USES = 6 + MANY_VENUES + 1 + 3  # theatre, small venues, the foreign venue, Pikkukunta's visits
+
+
+@dataclass
+class Rendered:
+    """A summary PDF as bytes, its pages as pdftotext -layout text, and what it should say."""
+
+    pdf: bytes
+    pages: list[str]
+    info: str
+    expected: dict
+
+
+def pdf_pages(pdf: bytes, tmp_path: Path) -> tuple[list[str], str]:
+    """Each page's text (layout kept) and pdfinfo's report."""
+    path = tmp_path / f"summary-{uuid.uuid4().hex}.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    info = subprocess.run(["pdfinfo", str(path)], check=True, capture_output=True,
+                          text=True).stdout
+    return text.split("\f")[:-1], info  # pdftotext ends every page with a form feed
+
+
+def flat(text: str) -> str:
+    """The text with every run of white space made one space (columns become a sequence)."""
+    return " ".join(text.split())
+
+
+def render(app, tmp_path: Path, lang: str, region_id: int | None,
+           start: date = YEAR, end: date = NEXT_YEAR) -> Rendered:
+    """Build the report and the PDF in one language, as the route does."""
+    with app.test_request_context(), force_locale(lang):
+        report = build_report(region_id, start, end)
+        pdf = summary_pdf(report)
+        expected = {
+            "summary": _("Statistics summary"),
+            "scope": report.region.name(lang) if report.region else report.scope_name,
+            "start": format_date(start, "long"), "end": format_date(report.last_day, "long"),
+            "titles": [str(table.title) for table in report.tables.values()],
+            "total": report.tables["venue"].total["label"],
+            "venue": HEADINGS["venue"], "municipality": HEADINGS["municipality"],
+            "uses": HEADINGS["uses"], "registered": HEADINGS["registered"],
+            "in_force": _("Cards in force at the end of the period"),
+            "no_figures": _("No figures for this period."),
+        }
+        # Lazy texts are read here, in the language of the PDF, and folded the way it folds them.
+        expected = {key: [_latin1(v) for v in value] if isinstance(value, list)
+                    else _latin1(str(value)) for key, value in expected.items()}
+    pages, info = pdf_pages(pdf, tmp_path)
+    return Rendered(pdf, pages, info, expected)
+
+
+@pytest.fixture
+def year(world):
+    """Region A's 2024: eight cards, 150 small venues and one refused scan."""
+    kunta_a = db.session.scalar(db.select(Municipality).filter_by(region_id=world.a.id))
+    pikku = Municipality(region=world.a, name=SMALL_TOWN)
+    cards = []
+    for town in [kunta_a] * 6 + [pikku] * 2:
+        card = factories.card(world.a, site=world.site_a, valid_until=date(2025, 6, 30))
+        card.municipality, card.gender = town, "female"
+        card.issued_at = datetime(2024, 1, 10, 10, tzinfo=UTC)
+        cards.append(card)
+    venues = [factories.venue(world.a, f"Paikka {n:03}") for n in range(1, MANY_VENUES + 1)]
+    foreign = factories.venue(world.a, FOREIGN_VENUE)
+    db.session.flush()
+    visits = [(card, world.theatre, 0) for card in cards[:6]]
+    visits += [(cards[n % 6], venue, 0) for n, venue in enumerate([*venues, foreign])]
+    visits += [(cards[6], world.theatre, 2), (cards[6], world.theatre, 2), (cards[7], world.theatre, 0)]
+    door = world.users["boxoffice"]
+    for n, (card, venue, children) in enumerate(visits):
+        db.session.add(Visit(card=card, venue=venue, user_id=door.id, adults=1, children=children,
+                             category=venue.category, nonce=str(uuid.uuid4()), source="camera",
+                             occurred_at=datetime(2024, 1 + n % 12, 15, 12, tzinfo=UTC)))
+    db.session.add(ScanAttempt(action="check", card_number=cards[0].number, reason="expired",
+                               venue_id=world.theatre.id, user_id=door.id,
+                               at=datetime(2024, 5, 5, 12, tzinfo=UTC)))
+    db.session.commit()
+    return world
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_summary_names_itself_its_scope_and_period_in_each_language(app, year, tmp_path, lang):
+    shown = render(app, tmp_path, lang, year.a.id)
+    text = flat("\n".join(shown.pages))
+    assert shown.pdf.startswith(b"%PDF-")
+    assert text.startswith(f"Kaikukortti {shown.expected['summary']} {shown.expected['scope']}")
+    assert f"{shown.expected['start']} - {shown.expected['end']}" in text
+    assert f'"{HIDDEN}"' in text  # the line that explains the small-cell rule
+    assert f"/Lang ({lang})".encode() in shown.pdf
+    info_title = re.search(r"^Title: +(.*)$", shown.info, re.M).group(1)
+    assert shown.expected["summary"] in info_title and shown.expected["scope"] in info_title
+    assert re.search(r"^CreationDate: +\S", shown.info, re.M)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_table_has_its_title_and_its_total(app, year, tmp_path, lang):
+    shown = render(app, tmp_path, lang, year.a.id)
+    text = flat("\n".join(shown.pages))
+    for title in shown.expected["titles"]:
+        assert title in text
+    total = shown.expected["total"]
+    # Splits: uses, adult, child and assistant tickets (the card column of a total is blank).
+    assert text.count(f"{total} {USES} {USES} 4 0") == 8
+    assert f"{total} 8 8 8 {USES} {USES} 4 0" in text  # months: registered, in force, taken…
+    assert f"{total} 1" in text  # refused scans
+    assert f"{shown.expected['registered']} 8" in text
+    assert f"{shown.expected['in_force']} 8" in text
+    assert f"{shown.expected['uses']} {USES}" in text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_cell_under_five_cards_shows_lt5_and_hides_its_figures(app, year, tmp_path, lang):
+    shown = render(app, tmp_path, lang, year.a.id)
+    lines = [line for page in shown.pages for line in page.splitlines() if SMALL_TOWN in line]
+    assert len(lines) == 2  # its bar in the chart and its row in the table
+    for line in lines:
+        assert HIDDEN in line
+        # Two cards, 3 uses and 4 child tickets: no figure of the cell may show.
+        assert not re.search(r"\d", line.replace(HIDDEN, "")), line
+    assert flat(lines[1]) == f"{SMALL_TOWN} {' '.join([HIDDEN] * 5)}"
+    # Kunta A, the only other municipality, would give Pikkukunta away (total minus Kunta A):
+    # it is hidden too, as PROTECTED, and the PDF says why.
+    assert f"Kunta A {' '.join([PROTECTED] * 5)}" in flat("\n".join(shown.pages))
+    assert f'"{PROTECTED}"' in flat(shown.pages[0])
+
+
+def test_a_long_table_runs_over_pages_with_its_heading_row_repeated(app, year, tmp_path):
+    shown = render(app, tmp_path, "en", year.a.id)
+    count = len(shown.pages)
+    assert re.search(rf"^Pages: +{count}$", shown.info, re.M)
+    for number, page in enumerate(shown.pages, start=1):
+        # "1 / 6": pdftotext spaces the count (a separate text run) its own way.
+        assert re.search(rf"\b{number}\s*/\s*{count}\s*$", page), f"page {number} has no number"
+    with_venues = [page for page in shown.pages if "Paikka 0" in page or "Paikka 1" in page]
+    assert len(with_venues) >= 3
+    heading = re.compile(rf"^\s*{re.escape(shown.expected['venue'])}\s{{2,}}"
+                         rf"{re.escape(shown.expected['uses'])}\s", re.M)
+    assert all(heading.search(page) for page in with_venues)
+    text = flat("\n".join(shown.pages))
+    rows = [n for n in range(1, MANY_VENUES + 1) if f"Paikka {n:03} 1 1 0 0" in text]
+    assert len(rows) == MANY_VENUES  # every venue has its row, none lost at a page break
+
+
+def test_names_outside_latin1_keep_their_letters(app, year, tmp_path):
+    text = flat("\n".join(render(app, tmp_path, "fi", year.a.id).pages))
+    assert "Cajovna - Åbo Öljy 1 1 0 0" in text
+
+
+def test_the_whole_country_and_an_empty_period_still_make_a_summary(app, year, tmp_path):
+    shown = render(app, tmp_path, "sv", None, date(2020, 1, 1), date(2021, 1, 1))
+    text = flat("\n".join(shown.pages))
+    assert shown.pdf.startswith(b"%PDF-")
+    assert text.startswith(f"Kaikukortti {shown.expected['summary']} {shown.expected['scope']}")
+    assert text.count(shown.expected["no_figures"]) == 9  # every split and the refused scans
+    assert f"{shown.expected['total']} 0 0 0 0 0 0 0" in text  # the months table, all zero
