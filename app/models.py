@@ -269,11 +269,14 @@ class Card(db.Model):
     life_situation: Mapped[str | None] = mapped_column(sa.String(16))
     issued_at: Mapped[datetime | None] = mapped_column(Stamp, index=True)
     valid_until: Mapped[date | None] = mapped_column(sa.Date)
-    replaced_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cards.id"))
+    replaced_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cards.id"), index=True)
     issuing_site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("issuing_sites.id"), index=True)
     issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     link_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    # Any change to the row: the statistics tables look for cards changed since they were
+    # last brought up to date (app/stats/rollup.py).
+    changed_at: Mapped[datetime | None] = mapped_column(Stamp, default=utcnow, onupdate=utcnow, index=True)
 
     region: Mapped[Region] = relationship()
     municipality: Mapped[Municipality | None] = relationship()
@@ -442,6 +445,32 @@ class StatCardYear(db.Model):
     age_group: Mapped[str] = mapped_column(sa.String(16))
     gender: Mapped[str] = mapped_column(sa.String(16))
     life_situation: Mapped[str] = mapped_column(sa.String(16))
+
+
+class StatCardSpan(db.Model):
+    """The days a card is in force: [start_day, end_day) (cards never in force have none)."""
+
+    __tablename__ = "stat_card_spans"
+    __table_args__ = (sa.Index("ix_stat_card_spans_start", "region_id", "start_day"),
+                      sa.Index("ix_stat_card_spans_end", "region_id", "end_day"))
+
+    card_id: Mapped[int] = mapped_column(sa.ForeignKey("cards.id"), primary_key=True,
+                                         autoincrement=False)
+    region_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"))
+    start_day: Mapped[date] = mapped_column(sa.Date)
+    end_day: Mapped[date] = mapped_column(sa.Date)
+
+
+class StatCardDay(db.Model):
+    """A region's cards issued on a day, and cards coming into and going out of force."""
+
+    __tablename__ = "stat_card_days"
+
+    region_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    registered: Mapped[int]
+    starts: Mapped[int]
+    ends: Mapped[int]
 
 
 class StatState(db.Model):

@@ -12,8 +12,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from app.cards import service as cards_service
 from app.extensions import db
-from app.models import StatCardYear, StatState, Visit
+from app.models import Card, StatCardSpan, StatCardYear, StatState, Visit
 from app.stats import figures, rollup, synthetic
 from tests.test_stats_queries import APR, JAN, data  # noqa: F401  (the hand-counted world)
 
@@ -129,3 +130,29 @@ def test_a_change_recorded_before_the_refresh_mark_but_committed_after_is_still_
     db.session.commit()
     rollup.refresh()
     assert_same(None, date(2024, 1, 1), date(2025, 1, 1))
+
+
+def test_cards_renewed_replaced_deactivated_and_registered_after_a_refresh_are_taken_in(world):
+    """Cards in force and registered, through the card service, as issuers change cards."""
+    synthetic.generate(cards=300, visits=1000, seed=5, today=TODAY)
+    rollup.refresh()
+    issuer = world.users["issuer"]
+    active = db.session.scalars(sa.select(Card).where(Card.status == "active", Card.region_id == world.a.id)
+                                .order_by(Card.issued_at)).all()
+    assert len(active) >= 4
+    now_year = datetime.now(UTC).year
+    # A card that had lapsed long ago renewed today, one replaced, one deactivated.
+    cards_service.renew(issuer, active[0])
+    new, _token = cards_service.replace(issuer, active[1], "lost")
+    cards_service.deactivate(issuer, active[2], "holder_request")
+    counts = rollup.refresh()
+    # Spans stored anew: the renewed card and the lost one. The successor took over a validity
+    # that had already run out, and the deactivated card is never in force.
+    assert counts["stat_card_spans"] == 2
+    assert db.session.get(StatCardSpan, new.id) is None
+    for region_id in (None, world.a.id, world.b.id):
+        for year in sorted({TODAY.year - 2, TODAY.year - 1, TODAY.year, now_year}):
+            assert_same(region_id, date(year, 1, 1), date(year + 1, 1, 1))
+    result = figures.collect(world.a.id, date(now_year, 1, 1), date(now_year + 1, 1, 1))
+    month = result["months"][datetime.now(UTC).month - 1]
+    assert month["registered"] >= 1  # the replacement card

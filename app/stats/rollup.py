@@ -6,12 +6,17 @@ dashboard needs instead, by Finnish calendar day:
 - stat_venue_days:  ok visits per (day, venue, category) — uses and tickets;
 - stat_region_days: ok visits per (card fact, region of the venue, day, value of the fact);
 - stat_card_years:  each card's first ok use of a year, per region of the venue and anywhere
-                    (scope 0), with the card's facts — distinct cards of any split.
+                    (scope 0), with the card's facts — distinct cards of any split;
+- stat_card_spans:  the days each card is in force, by the rule of
+                    queries.cards_in_force_by_month;
+- stat_card_days:   per region and day, cards registered and cards coming into and going out of
+                    force: cards in force on a day is a running sum.
 
 `refresh()` brings them up to date. It finds what changed since the last refresh from three
 indexed timestamps — a visit recorded (online, or an offline record synced late), annulled, or
-its conflict resolved — and recomputes just the days and card-years those visits touch, each
-from all of its visits, so recomputing is idempotent. The first refresh (or `full=True`)
+its conflict resolved — and a fourth on cards (any change to a card row: registered, renewed,
+replaced, deactivated), and recomputes just the days, card-years and cards those touch, each
+from all of its rows, so recomputing is idempotent. The first refresh (or `full=True`)
 rebuilds everything. The work is read first and written under the write lock afterwards, so
 on SQLite the door is not held up while a refresh reads; if another refresh finished in the
 meantime, this one stands down (the data it would write is no newer).
@@ -27,12 +32,15 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from app.database import begin_write
 from app.extensions import db
 from app.models import (
     STAT_DIMENSIONS,
     Card,
+    StatCardDay,
+    StatCardSpan,
     StatCardYear,
     StatRegionDay,
     StatState,
@@ -41,7 +49,7 @@ from app.models import (
     Visit,
     utcnow,
 )
-from app.rules import TZ, local_day_bounds
+from app.rules import TZ, local_date, local_day_bounds
 
 MARGIN = timedelta(minutes=5)
 ANYWHERE = 0
@@ -125,15 +133,20 @@ def refresh(full: bool = False) -> dict[str, int]:
     if full or state is None:
         tally, scope = Tally(), None
         tally.add(db.session.execute(_visits().execution_options(yield_per=20_000)))
+        spans, changed_cards = _spans(), None
     else:
         scope = _changed_since(state.since)
         tally = _recount(scope) if any(scope.values()) else None
+        changed_cards = db.session.scalars(sa.select(Card.id).where(Card.changed_at >= state.since)).all()
+        spans = _spans(changed_cards) if changed_cards else None
     _lock()
     state = db.session.get(StatState, 1)
     if (state.since if state else None) != seen:
         db.session.rollback()  # another refresh wrote while this one read
         return {"stood_down": 1}
     counts = _write(tally, scope) if tally is not None else {}
+    if spans is not None:
+        counts.update(_write_spans(spans, changed_cards))
     if state is None:
         state = StatState(id=1)
         db.session.add(state)
@@ -241,3 +254,95 @@ def _chunks(items: Iterable) -> Iterator[list]:
             chunk = []
     if chunk:
         yield chunk
+
+
+def card_span(status: str, issued_at: datetime | None, valid_until: date | None,
+              successor_issued_at: datetime | None) -> tuple[date, date] | None:
+    """The days [start, end) a card is in force, None if never.
+
+    The rule of queries.cards_in_force_by_month: from its issue day through valid_until while
+    active; a lost or replaced card until its successor was issued; a deactivated card never.
+    """
+    if issued_at is None or valid_until is None:
+        return None
+    start, end = local_date(issued_at), valid_until + timedelta(days=1)
+    if status in ("lost", "replaced") and successor_issued_at is not None:
+        end = min(end, local_date(successor_issued_at))
+    elif status != "active":
+        return None
+    return (start, end) if start < end else None
+
+
+def _spans(card_ids: list[int] | None = None) -> dict[int, tuple[int, date, date | None, date | None]]:
+    """card id: (region, issue day, span start, span end) of all cards or of the given ones."""
+    successor = aliased(Card)
+    query = (sa.select(Card.id, Card.region_id, Card.status, Card.issued_at, Card.valid_until,
+                       successor.issued_at)
+             .outerjoin(successor, successor.id == Card.replaced_by_id)
+             .where(Card.issued_at.is_not(None)))
+    found = {}
+    for chunk in ([None] if card_ids is None else _chunks(card_ids)):
+        part = query if chunk is None else query.where(Card.id.in_(chunk))
+        for card_id, region, status, issued_at, valid_until, successor_at in db.session.execute(
+                part.execution_options(yield_per=20_000)):
+            span = card_span(status, issued_at, valid_until, successor_at)
+            found[card_id] = (region, local_date(issued_at), *(span or (None, None)))
+    return found
+
+
+def _write_spans(spans: dict, changed: list[int] | None) -> dict[str, int]:
+    """Store the spans; recount the days they (and the spans they replace) touch."""
+    run = db.session.execute
+    spans_table, days_table = StatCardSpan.__table__, StatCardDay.__table__
+    if changed is None:
+        run(sa.delete(StatCardSpan))
+        run(sa.delete(StatCardDay))
+        days: dict[tuple[int, date], list[int]] = {}
+        for region, issued, start, end in spans.values():
+            days.setdefault((region, issued), [0, 0, 0])[0] += 1
+            if start is not None:
+                days.setdefault((region, start), [0, 0, 0])[1] += 1
+                days.setdefault((region, end), [0, 0, 0])[2] += 1
+    else:
+        touched: set[tuple[int, date]] = set()
+        for chunk in _chunks(changed):
+            for row in run(sa.select(StatCardSpan).where(StatCardSpan.card_id.in_(chunk))).scalars():
+                touched |= {(row.region_id, row.start_day), (row.region_id, row.end_day)}
+            db.session.connection().execute(sa.delete(spans_table).where(spans_table.c.card_id.in_(chunk)))
+        for region, issued, start, end in spans.values():
+            touched.add((region, issued))
+            if start is not None:
+                touched |= {(region, start), (region, end)}
+        days = None
+    rows = [{"card_id": card_id, "region_id": region, "start_day": start, "end_day": end}
+            for card_id, (region, _, start, end) in spans.items() if start is not None]
+    for chunk in _chunks(rows):
+        run(sa.insert(StatCardSpan), chunk)
+    if days is None:
+        days = _recount_card_days(touched)
+        db.session.connection().execute(
+            sa.delete(days_table).where(days_table.c.region_id == sa.bindparam("r"),
+                                        days_table.c.day == sa.bindparam("d")),
+            [{"r": r, "d": d} for r, d in touched])
+    day_rows = [{"region_id": r, "day": d, "registered": c[0], "starts": c[1], "ends": c[2]}
+                for (r, d), c in days.items() if any(c)]
+    for chunk in _chunks(day_rows):
+        run(sa.insert(StatCardDay), chunk)
+    return {"stat_card_spans": len(rows), "stat_card_days": len(day_rows)}
+
+
+def _recount_card_days(keys: set[tuple[int, date]]) -> dict[tuple[int, date], list[int]]:
+    """Cards issued, coming into and going out of force on each (region, day), counted anew."""
+    run = db.session.execute
+    counts = {}
+    for region, day in keys:
+        start, end = local_day_bounds(day)
+        counts[(region, day)] = [
+            run(sa.select(sa.func.count()).where(Card.region_id == region, Card.issued_at >= start,
+                                                 Card.issued_at < end)).scalar_one(),
+            run(sa.select(sa.func.count()).where(StatCardSpan.region_id == region,
+                                                 StatCardSpan.start_day == day)).scalar_one(),
+            run(sa.select(sa.func.count()).where(StatCardSpan.region_id == region,
+                                                 StatCardSpan.end_day == day)).scalar_one(),
+        ]
+    return counts

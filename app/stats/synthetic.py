@@ -63,7 +63,7 @@ def generate(cards: int, visits: int, seed: int, today: date | None = None) -> d
     rows = _card_rows(rng, cards, places, today)
     successor = _pair_replacements(rng, rows)
     ids = _insert_cards(rows)
-    _link_replacements(successor, ids)
+    _link_replacements(successor, ids, rows)
     used = rng.sample(range(len(rows)), min(len(rows), round(cards * USED_SHARE), visits))
     counts = {"cards": len(rows), "replaced": len(successor), "used_cards": len(used), "visits": 0,
               "annulled": 0}
@@ -181,7 +181,7 @@ def _card_rows(rng: random.Random, count: int, places: dict, today: date) -> lis
             "gender": rng.choices((*GENDERS, None), (54, 38, 2, 6))[0],
             "life_situation": rng.choice((*LIFE_SITUATIONS, None, None)),
             "issued_at": issued, "valid_until": issued.date() + timedelta(days=365),
-            "issuing_site_id": rng.choice(place["sites"]), "created_at": issued,
+            "issuing_site_id": rng.choice(place["sites"]), "created_at": issued, "changed_at": issued,
             "status_reason": None,
         })
     return rows
@@ -217,14 +217,15 @@ def _pair_replacements(rng: random.Random, rows: list[dict]) -> dict[int, int]:
     return successor
 
 
-def _link_replacements(successor: dict[int, int], ids: list[int]) -> None:
+def _link_replacements(successor: dict[int, int], ids: list[int], rows: list[dict]) -> None:
     """Point each replaced card at its successor, now that both have ids."""
     table = Card.__table__
     if successor:
         db.session.execute(
             sa.update(table).where(table.c.id == sa.bindparam("old"))
-            .values(replaced_by_id=sa.bindparam("new")),
-            [{"old": ids[old], "new": ids[new]} for old, new in successor.items()])
+            .values(replaced_by_id=sa.bindparam("new"), changed_at=sa.bindparam("at")),
+            [{"old": ids[old], "new": ids[new], "at": rows[new]["issued_at"]}
+             for old, new in successor.items()])
 
 
 def _window(rng: random.Random, row: dict, rows: list[dict], today: date,
