@@ -14,6 +14,7 @@ from app import demo
 from app.cardcodes import rotate_key
 from app.extensions import db
 from app.models import ROLES, IssuingSite, Region, User, Venue
+from app.stats.rollup import stats_refresh
 from app.stats.synthetic import seed_synthetic
 
 keys_cli = AppGroup("keys", help="Manage the keys that sign card QR codes.")
@@ -107,5 +108,5 @@ def keys_rotate() -> None:
 
 def init_app(app: Flask) -> None:
     """Register the commands."""
-    for command in (create_user, seed_demo, keys_cli, seed_synthetic):
+    for command in (create_user, seed_demo, keys_cli, seed_synthetic, stats_refresh):
         app.cli.add_command(command)
