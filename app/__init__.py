@@ -55,7 +55,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Attach each feature's blueprint and the shared error handlers."""
-    from app import auth, cards, errors, holder, manage, scan, site
+    from app import auth, cards, errors, holder, manage, scan, site, stats
 
     auth.init_app(app)
     app.register_blueprint(site.bp)
@@ -64,6 +64,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(scan.bp)
     app.register_blueprint(scan.api)
     app.register_blueprint(manage.bp)
+    app.register_blueprint(stats.bp)
     errors.init_app(app)
 
 

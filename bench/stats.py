@@ -93,7 +93,8 @@ def main() -> None:
              "| what | median s | max s | runs | target |", "| --- | ---: | ---: | ---: | --- |"]
     for name, times in results.items():
         target = next((f"≤ {t:g} s" for key, t in TARGETS.items() if name.startswith(key)), "")
-        lines.append(f"| {name} | {statistics.median(times):.3f} | {max(times):.3f} | {len(times)} | {target} |")
+        median = statistics.median(times)
+        lines.append(f"| {name} | {median:.3f} | {max(times):.3f} | {len(times)} | {target} |")
     text = "\n".join(lines)
     print(text)
     if args.record:

@@ -101,6 +101,11 @@ MATRIX: dict[str, frozenset[str] | None] = {
     "manage.audit_csv": MANAGERS,
     "manage.conflicts": MANAGERS,
     "manage.conflict_resolve": MANAGERS,
+    # Statistics: a coordinator its region, an admin any region or the country (DESIGN §8)
+    "stats.dashboard": MANAGERS,
+    "stats.table_csv": MANAGERS,
+    "stats.table_xlsx": MANAGERS,
+    "stats.summary": MANAGERS,
 }
 # A page's normal answer to an admitted visitor when it is not 200 ("*": everyone).
 ANSWERS: dict[str, dict[str, int]] = {
@@ -140,6 +145,7 @@ ARGUMENTS = {
     "venue_id": lambda s: s.world.theatre.id,
     "event_id": lambda s: s.world.show.id,
     "user_id": lambda s: s.world.users["issuer"].id,
+    "table": lambda s: "months",
 }
 # Query strings some GET routes need for their normal answer.
 QUERIES = {
@@ -347,7 +353,7 @@ def test_the_matrix_checks_every_role_and_the_anonymous_visitor_at_every_page():
     assert {(endpoint, who) for endpoint in pages for who in VISITORS} <= seen
 
 
-def test_only_managers_are_admitted_to_management():
+def test_only_managers_are_admitted_to_management_and_statistics():
     managing = {endpoint: admitted for endpoint, admitted in MATRIX.items()
-                if endpoint.startswith("manage.")}
+                if endpoint.startswith(("manage.", "stats."))}
     assert managing and all(admitted and admitted <= MANAGERS for admitted in managing.values())
