@@ -13,6 +13,7 @@ from flask.cli import AppGroup
 from app import demo
 from app.cardcodes import rotate_key
 from app.extensions import db
+from app.maintenance import backup_command, purge_command, restore_command
 from app.models import ROLES, IssuingSite, Region, User, Venue
 from app.stats.rollup import stats_refresh
 from app.stats.synthetic import seed_synthetic
@@ -108,5 +109,6 @@ def keys_rotate() -> None:
 
 def init_app(app: Flask) -> None:
     """Register the commands."""
-    for command in (create_user, seed_demo, keys_cli, seed_synthetic, stats_refresh):
+    for command in (create_user, seed_demo, keys_cli, seed_synthetic, stats_refresh, backup_command,
+                    restore_command, purge_command):
         app.cli.add_command(command)

@@ -314,7 +314,9 @@ class Visit(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    card_id: Mapped[int] = mapped_column(sa.ForeignKey("cards.id"))
+    # None once the card was purged after its retention time (`flask purge`): the use stays
+    # in the statistics, no longer tied to a card.
+    card_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cards.id"))
     venue_id: Mapped[int] = mapped_column(sa.ForeignKey("venues.id"))
     event_id: Mapped[int | None] = mapped_column(sa.ForeignKey("events.id"))
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
@@ -338,7 +340,7 @@ class Visit(db.Model):
     conflict_resolved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     verified: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
 
-    card: Mapped[Card] = relationship()
+    card: Mapped[Card | None] = relationship()
     venue: Mapped[Venue] = relationship()
     event: Mapped[Event | None] = relationship()
 
@@ -437,7 +439,8 @@ class StatCardYear(db.Model):
 
     year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     scope: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    card_id: Mapped[int] = mapped_column(sa.ForeignKey("cards.id"), primary_key=True)
+    # No foreign key: the row outlives a card purged after its retention time.
+    card_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     first_day: Mapped[date] = mapped_column(sa.Date)
     card_region_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"))
     municipality: Mapped[str] = mapped_column(sa.String(16))
@@ -454,8 +457,7 @@ class StatCardSpan(db.Model):
     __table_args__ = (sa.Index("ix_stat_card_spans_start", "region_id", "start_day"),
                       sa.Index("ix_stat_card_spans_end", "region_id", "end_day"))
 
-    card_id: Mapped[int] = mapped_column(sa.ForeignKey("cards.id"), primary_key=True,
-                                         autoincrement=False)
+    card_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # outlives a purge
     region_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"))
     start_day: Mapped[date] = mapped_column(sa.Date)
     end_day: Mapped[date] = mapped_column(sa.Date)

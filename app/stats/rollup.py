@@ -114,6 +114,8 @@ class Tally:
                 else:
                     for i in range(4):
                         sums[i] += figures[i]
+            if card_id is None:
+                continue  # a use whose card was purged: in the sums, not among the cards
             for scope in (region, ANYWHERE):
                 key = (day.year, scope, card_id)
                 known = card_years.get(key)
@@ -127,7 +129,7 @@ def _visits() -> sa.Select:
                       Visit.children, Visit.assistants, Visit.category, Card.region_id,
                       Card.municipality_id, Card.issuing_site_id, Card.birth_year, Card.gender,
                       Card.life_situation)
-            .join(Card, Card.id == Visit.card_id)
+            .outerjoin(Card, Card.id == Visit.card_id)  # a purged card's uses still count
             .where(Visit.status == "ok"))
 
 
@@ -179,7 +181,8 @@ def _changed_since(since: datetime) -> dict[str, set]:
         day = occurred_at.astimezone(TZ).date()
         scope["venue_days"].add((venue_id, day))
         scope["region_days"].add((regions[venue_id], day))
-        scope["card_years"].add((card_id, day.year))
+        if card_id is not None:
+            scope["card_years"].add((card_id, day.year))
     return scope
 
 
