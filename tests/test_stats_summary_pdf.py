@@ -19,8 +19,9 @@ from flask_babel import gettext as _
 
 from app.extensions import db
 from app.models import Municipality, ScanAttempt, Visit
+from app.printing.cards import latin1
 from app.stats.report import HEADINGS, HIDDEN, PROTECTED, build_report
-from app.stats.summary_pdf import _latin1, summary_pdf
+from app.stats.summary_pdf import summary_pdf
 from tests.support import factories
 
 YEAR, NEXT_YEAR = date(2024, 1, 1), date(2025, 1, 1)
@@ -75,8 +76,8 @@ def render(app, tmp_path: Path, lang: str, region_id: int | None,
             "no_figures": _("No figures for this period."),
         }
         # Lazy texts are read here, in the language of the PDF, and folded the way it folds them.
-        expected = {key: [_latin1(v) for v in value] if isinstance(value, list)
-                    else _latin1(str(value)) for key, value in expected.items()}
+        expected = {key: [latin1(v) for v in value] if isinstance(value, list)
+                    else latin1(str(value)) for key, value in expected.items()}
     pages, info = pdf_pages(pdf, tmp_path)
     return Rendered(pdf, pages, info, expected)
 

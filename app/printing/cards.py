@@ -70,7 +70,8 @@ BLANK_NOTE = "Aktivoidaan rekisteröitäessä / Aktiveras vid registrering / Act
 NAME_LABEL = "Nimi / Namn / Name"
 _PLAIN_PUNCTUATION = str.maketrans(
     {"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-",
-     "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2026": "..."}
+     "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2026": "...",
+     "\u2264": "<=", "\u2265": ">=", "\u2022": "\u00b7"}
 )
 
 
@@ -246,8 +247,9 @@ def _finnish_date(day: date) -> str:
     return f"{day.day}.{day.month}.{day.year}"
 
 
-def _latin1(text: str) -> str:
-    # The core fonts have only Latin-1: keep the base letter of anything else (Č → C).
+def latin1(text: str) -> str:
+    """Text for fpdf2's core fonts, which have only Latin-1: ä, ö and å stay; anything else
+    keeps its base letter (Č → C), typographic punctuation becomes plain, the rest "?"."""
     if text.isascii():
         return text
     kept = []
@@ -262,7 +264,7 @@ def _latin1(text: str) -> str:
 
 def _width(pdf: FPDF, text: str, size: float, style: str) -> float:
     pdf.set_font("Helvetica", style, size)
-    return pdf.get_string_width(_latin1(text))
+    return pdf.get_string_width(latin1(text))
 
 
 def _fit(pdf: FPDF, text: str, size: float, style: str, max_width: float) -> float:
@@ -276,7 +278,7 @@ def _text(pdf: FPDF, text: str, x: float, y: float, size: float, style: str,
           colour: tuple[int, int, int]) -> None:
     pdf.set_font("Helvetica", style, size)
     pdf.set_text_color(*colour)
-    pdf.text(x, y, _latin1(text))
+    pdf.text(x, y, latin1(text))
 
 
 def _text_right(pdf: FPDF, text: str, right: float, y: float, size: float, style: str,

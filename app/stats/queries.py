@@ -15,7 +15,7 @@ assistants) rows, so the caller can hide small cells with `suppress_small`.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -259,3 +259,15 @@ def suppress_small(rows: Iterable[Any], key_fields: Sequence[str],
             data = {k: v if k in key_fields else hidden for k, v in data.items()}
         shown.append(data)
     return shown
+
+
+def chunked(items: Iterable, size: int) -> Iterator[list]:
+    """The items in lists of `size` (the last may be shorter): for bulk inserts and IN lists."""
+    chunk: list = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

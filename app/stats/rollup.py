@@ -52,6 +52,7 @@ from app.models import (
     utcnow,
 )
 from app.rules import TZ, local_date, local_day_bounds
+from app.stats.queries import chunked
 
 MARGIN = timedelta(minutes=5)
 ANYWHERE = 0
@@ -94,26 +95,14 @@ class Tally:
              municipality, site, birth_year, gender, life_situation) in rows:
             day = self._local_day(occurred_at)
             figures = (1, adults, children, assistants)
-            key = (day, venue_id, category)
-            sums = venue_days.get(key)
-            if sums is None:
-                venue_days[key] = list(figures)
-            else:
-                for i in range(4):
-                    sums[i] += figures[i]
+            _bump(venue_days, (day, venue_id, category), figures)
             region = self._regions[venue_id]
             age = ages.get((day.year, birth_year))
             if age is None:
                 age = ages[(day.year, birth_year)] = age_group(day.year, birth_year)
             facts = (str(municipality or ""), str(site or ""), age, gender or "", life_situation or "")
             for dim, value in zip(STAT_DIMENSIONS, facts, strict=True):
-                key = (dim, region, day, value)
-                sums = region_days.get(key)
-                if sums is None:
-                    region_days[key] = list(figures)
-                else:
-                    for i in range(4):
-                        sums[i] += figures[i]
+                _bump(region_days, (dim, region, day, value), figures)
             if card_id is None:
                 continue  # a use whose card was purged: in the sums, not among the cards
             for scope in (region, ANYWHERE):
@@ -121,6 +110,16 @@ class Tally:
                 known = card_years.get(key)
                 if known is None or day < known[0]:
                     card_years[key] = (day, card_region, *facts)
+
+
+def _bump(sums: dict[tuple, list[int]], key: tuple, figures: tuple[int, ...]) -> None:
+    """Add a visit's figures (1 use and its tickets) to the sums under key."""
+    known = sums.get(key)
+    if known is None:
+        sums[key] = list(figures)
+    else:
+        for i, figure in enumerate(figures):
+            known[i] += figure
 
 
 def _visits() -> sa.Select:
@@ -261,14 +260,7 @@ def _insert(model: type, rows: Iterable[dict]) -> int:
 
 
 def _chunks(items: Iterable) -> Iterator[list]:
-    chunk: list = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == CHUNK:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+    return chunked(items, CHUNK)
 
 
 def card_span(status: str, issued_at: datetime | None, valid_until: date | None,

@@ -7,7 +7,6 @@ The "<5" rule was applied when the report was built; this module only shows what
 """
 from __future__ import annotations
 
-import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +15,7 @@ from flask_babel import gettext as _
 from fpdf import FPDF
 from fpdf.enums import RenderStyle
 
+from app.printing.cards import latin1
 from app.rules import TZ
 from app.stats.report import HEADINGS, HIDDEN, PROTECTED, SMALL_CELL, Report, Table
 
@@ -44,11 +44,6 @@ LABEL_COLUMN = 62.0
 KEY_FIGURE_COLUMNS = [90.0, 30.0]
 KEY_FIGURES = ("registered", "in_force", "taken_into_use", "uses", "adults", "children",
                "assistants")
-_PLAIN_PUNCTUATION = str.maketrans(
-    {"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-",
-     "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2026": "...",
-     "\u2264": "<=", "\u2265": ">=", "\u2022": "\u00b7"}
-)
 
 
 class _SummaryPDF(FPDF):
@@ -93,7 +88,7 @@ def _new_pdf(title: str, period: str) -> _SummaryPDF:
     pdf.set_lang(get_locale().language)
     pdf.set_creator("Kaikukortti")
     pdf.set_creation_date(datetime.now(UTC))
-    pdf.footer_text = _latin1(title)
+    pdf.footer_text = latin1(title)
     pdf.add_page()
     return pdf
 
@@ -192,7 +187,7 @@ def _bar_chart(pdf: FPDF, table: Table) -> None:
 def _table(pdf: FPDF, table: Table) -> None:
     """The whole table, drawn row by row; after a page break its heading row comes again."""
     widths = _column_widths(pdf, len(table.columns))
-    headings = [_latin1(h) for h in table.headings()]
+    headings = [latin1(h) for h in table.headings()]
     body = [[str(row["label"]), *map(_figure, table.cells(row)[1:])] for row in table.rows]
     if pdf.get_y() + 3 * ROW_HEIGHT + _heading_height(pdf, headings, widths) > pdf.page_break_trigger:
         pdf.add_page()  # never a heading row alone at the foot of a page
@@ -270,7 +265,7 @@ def _line_count(pdf: FPDF, text: str, width: float) -> int:
 
 def _wrap(pdf: FPDF, text: str, width: float) -> list[str]:
     """The text in Latin-1, broken into lines no wider than width, at spaces where it can."""
-    text = _latin1(text)
+    text = latin1(text)
     if pdf.get_string_width(text) <= width:
         return [text]
     lines, line = [], ""
@@ -294,15 +289,15 @@ def _wrap(pdf: FPDF, text: str, width: float) -> list[str]:
 def _figure(value: Any) -> str:
     # Numbers are grouped the local way (1 234 in Finnish); "<5" and blanks pass unchanged.
     if isinstance(value, int):
-        return _latin1(format_decimal(value))
-    return _latin1(str(value))
+        return latin1(format_decimal(value))
+    return latin1(str(value))
 
 
 def _line(pdf: FPDF, text: str, size: float, style: str, colour: tuple[int, int, int],
           height: float) -> None:
     pdf.set_font(FONT, style, size)
     pdf.set_text_color(*colour)
-    pdf.multi_cell(0, height, _latin1(text), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, height, latin1(text), new_x="LMARGIN", new_y="NEXT")
 
 
 def _paragraph(pdf: FPDF, text: str) -> None:
@@ -313,30 +308,15 @@ def _text(pdf: FPDF, text: str, x: float, y: float, size: float, style: str,
           colour: tuple[int, int, int]) -> None:
     pdf.set_font(FONT, style, size)
     pdf.set_text_color(*colour)
-    pdf.text(x, y, _latin1(text))
+    pdf.text(x, y, latin1(text))
 
 
 def _clip(pdf: FPDF, text: str, width: float, size: float) -> str:
     """The text, cut with "..." to fit the width (chart labels; the table shows them whole)."""
     pdf.set_font(FONT, "", size)
-    text = _latin1(text)
+    text = latin1(text)
     if pdf.get_string_width(text) <= width:
         return text
     while text and pdf.get_string_width(text + "...") > width:
         text = text[:-1]
     return text.rstrip() + "..."
-
-
-def _latin1(text: str) -> str:
-    # The core fonts have only Latin-1: ä, ö and å stay; anything else keeps its base letter
-    # (Č → C), typographic punctuation becomes plain, and what has no base letter becomes "?".
-    if text.isascii():
-        return text
-    kept = []
-    for char in text.translate(_PLAIN_PUNCTUATION):
-        if ord(char) < 256:
-            kept.append(char)
-        else:
-            base = unicodedata.normalize("NFKD", char)
-            kept.append("".join(c for c in base if ord(c) < 256) or "?")
-    return "".join(kept)

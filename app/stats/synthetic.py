@@ -33,7 +33,7 @@ from app.models import (
 )
 from app.rules import TZ
 from app.stats import rollup
-from app.stats.queries import local_midnight
+from app.stats.queries import chunked, local_midnight
 
 USED_SHARE = 0.30
 CATEGORY_WEIGHTS = {"culture": 0.42, "sports": 0.33, "education": 0.15, "science": 0.10}
@@ -282,14 +282,7 @@ def _moment(rng: random.Random, start: datetime, end: datetime, steady: bool) ->
 
 
 def _chunks(rows: Iterator[dict]) -> Iterator[list[dict]]:
-    chunk: list[dict] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) == CHUNK:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+    return chunked(rows, CHUNK)
 
 
 @click.command("seed-synthetic")

@@ -28,6 +28,7 @@ from app.models import Region
 from app.rules import TZ
 from app.stats import bp, charts, exports
 from app.stats.report import HIDDEN, PROTECTED, TITLES, Report, Table, build_report
+from app.stats.summary_pdf import summary_pdf
 
 FIRST_YEAR = 2015  # the earliest year offered, and the earliest day a date range may start
 MAX_YEARS = 5      # the longest date range, in years: longer ones would read too many visits
@@ -251,8 +252,6 @@ def table_xlsx(table: str):
 @roles(*MANAGERS)
 def summary():
     """The annual summary of a region (admin: or the country) as a PDF in fi, sv or en."""
-    from app.stats.summary_pdf import summary_pdf  # written separately; the dashboard works without
-
     form, region, valid = filtered()
     if not valid:
         return rejected(form, region)
