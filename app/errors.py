@@ -1,13 +1,19 @@
 """One place that turns errors into pages, or into JSON for API callers."""
 from __future__ import annotations
 
-from flask import Flask, render_template
+from contextlib import suppress
+
+from flask import Flask, make_response, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from sqlalchemy import exc as sa_exc
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from app.auth import wants_json
-from app.extensions import db
+from app.extensions import db, login
+
+# Seconds a client should wait before trying again when the database is away.
+RETRY_AFTER = 5
 
 
 def _messages() -> dict[int, tuple[str, str]]:
@@ -31,6 +37,20 @@ def render_error(status: int, code: str | None = None, message: str | None = Non
     return render_template("errors/error.html", status=status, message=message), status
 
 
+def database_unreachable(exc: Exception) -> bool:
+    """Whether a database error means "not there right now" rather than a bug in a query."""
+    if isinstance(exc, sa_exc.DBAPIError):
+        return exc.connection_invalidated or isinstance(
+            exc, sa_exc.OperationalError | sa_exc.InterfaceError)
+    return isinstance(exc, sa_exc.TimeoutError)  # no pooled connection came free in time
+
+
+def _one_line(exc: Exception) -> str:
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {lines[0] if lines else ''}"
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers."""
 
@@ -48,3 +68,20 @@ def init_app(app: Flask) -> None:
         db.session.rollback()
         app.logger.exception("unhandled error")
         return render_error(InternalServerError.code)
+
+    @app.errorhandler(sa_exc.DBAPIError)
+    @app.errorhandler(sa_exc.TimeoutError)
+    def database_error(exc: sa_exc.SQLAlchemyError):
+        if not database_unreachable(exc):
+            return unexpected_error(exc)
+        with suppress(sa_exc.SQLAlchemyError):  # the connection is gone; the pool drops it
+            db.session.rollback()
+        # The signed-in account cannot be read now (nor its language), and one loaded before
+        # the failure was expired by the rollback: answer as to a visitor, without logging out.
+        login._update_request_context_with_user()
+        app.logger.warning("database unavailable: %s", _one_line(exc))
+        response = make_response(render_error(
+            ServiceUnavailable.code, "database_unavailable",
+            _("The database cannot be reached right now. Please try again in a moment.")))
+        response.headers["Retry-After"] = str(RETRY_AFTER)
+        return response
