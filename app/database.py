@@ -1,7 +1,9 @@
 """Engine settings that the models cannot express: SQLite pragmas and write locks."""
 from __future__ import annotations
 
+import logging
 import sqlite3
+import threading
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -10,6 +12,13 @@ from sqlalchemy.engine import Engine
 from app.extensions import db
 
 _configured = False
+# SQLite lets one writer in at a time and makes the others sleep and retry (busy_timeout, in
+# steps of up to 100 ms). Writers of this process queue on this lock instead and go in the
+# moment the previous one ends; other processes still meet SQLite's own lock.
+_sqlite_writer = threading.Lock()
+_WRITER_WAIT_SECONDS = 10
+_HOLDS_WRITER = "kaiku_holds_sqlite_writer"
+log = logging.getLogger(__name__)
 
 
 def configure_engines() -> None:
@@ -19,6 +28,9 @@ def configure_engines() -> None:
         return
     sa.event.listen(Engine, "connect", _on_connect)
     sa.event.listen(Engine, "begin", _on_begin)
+    sa.event.listen(Engine, "commit", _release_writer)
+    sa.event.listen(Engine, "rollback", _release_writer)
+    sa.event.listen(sa.pool.Pool, "checkin", _release_writer_on_checkin)
     _configured = True
 
 
@@ -39,7 +51,27 @@ def _on_begin(conn) -> None:
     if conn.dialect.name != "sqlite":
         return
     mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-    conn.exec_driver_sql(f"BEGIN {mode}")
+    if mode == "IMMEDIATE" and not conn.info.get(_HOLDS_WRITER):
+        if _sqlite_writer.acquire(timeout=_WRITER_WAIT_SECONDS):
+            conn.info[_HOLDS_WRITER] = True
+        else:  # SQLite's own lock still guards the write; only the queueing is lost
+            log.warning("waited %s s for this process's SQLite writer lock", _WRITER_WAIT_SECONDS)
+    try:
+        conn.exec_driver_sql(f"BEGIN {mode}")
+    except Exception:
+        _release_writer(conn)
+        raise
+
+
+def _release_writer(conn) -> None:
+    if conn.info.pop(_HOLDS_WRITER, False):
+        _sqlite_writer.release()
+
+
+def _release_writer_on_checkin(_dbapi_connection, record) -> None:
+    """A connection back in the pool holds no transaction: never keep the lock with it."""
+    if record is not None and record.info.pop(_HOLDS_WRITER, False):
+        _sqlite_writer.release()
 
 
 def begin_write() -> None:
