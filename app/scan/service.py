@@ -119,8 +119,12 @@ def redeem(user: User, req: DoorRequest, now: datetime | None = None,
     record = result.ok or (offline and result.card is not None)
     visit = _record_visit(user, req, result, venue, event, now, conflict) if record else None
     _store_attempt("redeem", user, req, result, visit)
+    session = db.session()
+    # The answer is built from the card and visit just written under lock: keep them loaded
+    # rather than read them back (three queries and a transaction per redeem).
+    session.expire_on_commit = False
     try:
-        db.session.commit()
+        session.commit()
     except IntegrityError:
         # Two requests with one nonce raced past the lookup; the first one's answer stands.
         db.session.rollback()
@@ -128,6 +132,8 @@ def redeem(user: User, req: DoorRequest, now: datetime | None = None,
         if earlier is None:
             raise
         return earlier
+    finally:
+        session.expire_on_commit = True
     return dataclasses.replace(result, visit_id=visit.id if visit else None,
                                conflict=conflict if visit else None)
 
