@@ -435,7 +435,12 @@ class StatCardYear(db.Model):
     """
 
     __tablename__ = "stat_card_years"
-    __table_args__ = (sa.Index("ix_stat_card_years_card", "card_id", "year"),)
+    __table_args__ = (
+        sa.Index("ix_stat_card_years_card", "card_id", "year"),
+        # Everything a year's report reads, so it never visits the table's rows.
+        sa.Index("ix_stat_card_years_report", "year", "scope", "first_day", "card_region_id",
+                 "municipality", "issuing_site", "age_group", "gender", "life_situation"),
+    )
 
     year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     scope: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
