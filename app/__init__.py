@@ -5,7 +5,7 @@ import os
 
 from flask import Flask
 
-from app import config
+from app import config, timing
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -21,6 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_cli(app)
+    timing.init_app(app)  # Server-Timing for the benchmarks, only with KAIKU_SERVER_TIMING=1
     return app
 
 
