@@ -56,7 +56,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Attach each feature's blueprint and the shared error handlers."""
-    from app import auth, cards, errors, holder, manage, scan, site, stats
+    from app import auth, cards, errors, holder, manage, scan, security, site, stats
 
     auth.init_app(app)
     app.register_blueprint(site.bp)
@@ -67,6 +67,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(manage.bp)
     app.register_blueprint(stats.bp)
     errors.init_app(app)
+    security.init_app(app)
 
 
 def register_cli(app: Flask) -> None:

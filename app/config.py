@@ -51,6 +51,7 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
     """Build the configuration mapping for one app instance."""
     environ = dict(os.environ if environ is None else environ)
     env_name = environ.get("KAIKU_ENV", "production")
+    https = environ.get("KAIKU_HTTPS") == "1"
     return {
         "KAIKU_ENV": env_name,
         "SECRET_KEY": secret_key(environ, instance_path, env_name),
@@ -59,10 +60,11 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         "SIGNING_KEY_DIR": environ.get("SIGNING_KEY_DIR", str(Path(instance_path) / "signing-keys")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": environ.get("KAIKU_HTTPS") == "1",
+        "HTTPS": https,  # behind HTTPS: Secure cookies and Strict-Transport-Security
+        "SESSION_COOKIE_SECURE": https,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
-        "REMEMBER_COOKIE_SECURE": environ.get("KAIKU_HTTPS") == "1",
+        "REMEMBER_COOKIE_SECURE": https,
         # A box-office phone stays signed in for a season of scanning, offline days included.
         "REMEMBER_COOKIE_DURATION": timedelta(days=30),
         "WTF_CSRF_TIME_LIMIT": None,
@@ -70,6 +72,8 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         "BABEL_DEFAULT_TIMEZONE": "Europe/Helsinki",
         "PROXY_COUNT": int(environ.get("KAIKU_PROXY_COUNT", "0")),
         "SCAN_RATE_LIMIT": environ.get("KAIKU_SCAN_RATE_LIMIT", "300 per minute"),
+        # Login posts per address, above the failure throttle: a ceiling on password hashing.
+        "LOGIN_RATE_LIMIT": environ.get("KAIKU_LOGIN_RATE_LIMIT", "30 per minute"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "LOGIN_MAX_FAILURES": 5,

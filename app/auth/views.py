@@ -11,6 +11,7 @@ from flask_login import current_user, login_user, logout_user
 from app.auth import public, roles
 from app.auth.forms import LoginForm
 from app.auth.service import LoginThrottled, authenticate
+from app.extensions import limiter
 from app.models import ROLES
 
 bp = Blueprint("auth", __name__)
@@ -29,8 +30,14 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def login_rate_limit() -> str:
+    """Login posts per client address (configurable); failures are throttled besides."""
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
+@limiter.limit(login_rate_limit, methods=["POST"])
 def login():
     """Show the login form and sign a staff member in."""
     if current_user.is_authenticated:

@@ -51,7 +51,10 @@ def door_error(exc: DoorError):
 
 def body() -> dict:
     """The JSON object sent, or a 400."""
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than Python's stack: no body of ours looks so
+        data = None
     if not isinstance(data, dict):
         raise DoorError("invalid_json")
     return data
@@ -209,9 +212,20 @@ def scan_venues():
     return jsonify(venues=bundle.venues_with_events(current_user, utcnow()))
 
 
+def query_id(name: str) -> int | None:
+    """A row id from the query string: None when absent, a 400 when not a possible id."""
+    value = request.args.get(name)
+    if value is None:
+        return None
+    # Digits only, and few of them: int() of thousands of digits raises, a huge id overflows SQL.
+    if not (value.isascii() and value.isdigit() and len(value) <= 10 and 0 < int(value) < 2**31):
+        raise DoorError("invalid_request")
+    return int(value)
+
+
 def requested_venue():
     """The venue named by ?venue_id=, if this account may scan there."""
-    venue_id = request.args.get("venue_id", type=int)
+    venue_id = query_id("venue_id")
     venue = bundle.venue_for(current_user, venue_id)
     if venue is None:
         raise DoorError("unknown_venue" if venue_id is None else "venue_not_allowed",
@@ -225,7 +239,7 @@ def requested_venue():
 def scan_today():
     """Today's records at the venue (optionally for one event)."""
     venue = requested_venue()
-    event_id = request.args.get("event_id", type=int)
+    event_id = query_id("event_id")
     return jsonify(visits=bundle.todays_list(current_user, venue, event_id, utcnow()))
 
 
