@@ -23,6 +23,7 @@ def _messages() -> dict[int, tuple[str, str]]:
         403: ("forbidden", _("You do not have access to this page.")),
         404: ("not_found", _("The page was not found.")),
         405: ("method_not_allowed", _("This address does not accept that method.")),
+        413: ("too_large", _("The request is too large.")),
         429: ("rate_limited", _("Too many requests. Wait a moment and try again.")),
         500: ("server_error", _("Something went wrong on our side. Please try again.")),
     }

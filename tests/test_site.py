@@ -238,3 +238,10 @@ def test_wrong_method_is_a_405_page(client):
     response = client.get("/logout")
     assert response.status_code == 405
     assert response.mimetype == "text/html"
+
+
+def test_a_body_over_the_size_limit_is_answered_413_with_a_reason_code(client):
+    answer = client.post("/api/scan/check", data=b"x" * (3 * 1024 * 1024),
+                         headers={"Content-Type": "application/json"})
+    assert answer.status_code == 413
+    assert answer.get_json()["error"]["code"] == "too_large"
