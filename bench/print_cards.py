@@ -27,14 +27,13 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench import readme
 from tests.browser.conftest import _flask, _server_env
 
-README = Path(__file__).resolve().parent / "README.md"
 RESULTS_END = "<!-- end of print_cards results -->"  # new results go just above this line
 TARGET_SECONDS = 20.0
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
@@ -121,14 +120,7 @@ def report(timings: list[Timing], cards: int) -> str:
 
 def record(table: str, command: str) -> None:
     """Add the results, the command and the date to bench/README.md, newest last."""
-    text = README.read_text()
-    if RESULTS_END not in text:
-        sys.exit(f"{README} has no line {RESULTS_END!r}")
-    stamp = datetime.now(UTC).astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
-    machine = f"{os.cpu_count()} CPUs, load average {load} at the end"
-    entry = f"#### {stamp}\n\n`{command}` ({machine})\n\n{table}\n\n"
-    README.write_text(text.replace(RESULTS_END, entry + RESULTS_END, 1))
+    readme.record(RESULTS_END, table, command)
 
 
 def measure(folder: Path, cards: int, runs: int, batch: int) -> list[Timing]:

@@ -58,9 +58,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench import readme
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-README = HERE / "README.md"
 RESULTS_END = "<!-- end of redeem results -->"  # new results go just above this line
 WAITRESS_THREADS = 8  # as `make run`
 TARGET_P95_MS = 20.0
@@ -476,14 +477,7 @@ def _ms(samples: list[float], share: float) -> str:
 
 def record(table: str, command: str) -> None:
     """Add the results, the command and the date to bench/README.md, newest last."""
-    text = README.read_text()
-    if RESULTS_END not in text:
-        sys.exit(f"{README} has no line {RESULTS_END!r}")
-    stamp = datetime.now(UTC).astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
-    machine = f"{os.cpu_count()} CPUs, load average {load} at the end"
-    entry = f"#### {stamp}\n\n`{command}` ({machine})\n\n{table}\n\n"
-    README.write_text(text.replace(RESULTS_END, entry + RESULTS_END, 1))
+    readme.record(RESULTS_END, table, command)
 
 
 # ---- main -----------------------------------------------------------------------------------

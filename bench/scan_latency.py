@@ -31,7 +31,6 @@ import argparse
 import gzip
 import json
 import math
-import os
 import statistics
 import sys
 import tempfile
@@ -39,18 +38,18 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+from bench import readme
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, _flask, _server_env, _waitress
 from tests.support import camera
 from tests.support.pgcluster import free_port
 
 HERE = Path(__file__).resolve().parent
-README = HERE / "README.md"
 RESULTS_END = "<!-- end of scan_latency results -->"  # new results go just above this line
 VENUE = "Taidemuseo"  # a venue without events: the verdict depends on the card alone
 BLANK_FRAMES = 12  # 0.4 s of desk between cards: time enough to close the last verdict
@@ -351,14 +350,7 @@ def kinds_line(runs: list[list[Latency]]) -> str:
 
 def record(table: str, command: str) -> None:
     """Add the results, the command and the date to bench/README.md, newest last."""
-    text = README.read_text()
-    if RESULTS_END not in text:
-        sys.exit(f"{README} has no line {RESULTS_END!r}")
-    stamp = datetime.now(UTC).astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
-    machine = f"{os.cpu_count()} CPUs, load average {load} at the end"
-    entry = f"#### {stamp}\n\n`{command}` ({machine})\n\n{table}\n\n"
-    README.write_text(text.replace(RESULTS_END, entry + RESULTS_END, 1))
+    readme.record(RESULTS_END, table, command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -30,7 +30,6 @@ import statistics
 import time
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -39,8 +38,8 @@ from app.extensions import db
 from app.models import Card, ScanAttempt, StatCardYear, StatRegionDay, StatVenueDay, User, Venue, Visit
 from app.stats import figures, rollup
 from app.stats.report import build_report
+from bench import readme
 
-README = Path(__file__).resolve().parent / "README.md"
 RESULTS_END = "<!-- end of stats results -->"
 TARGETS = {"national year": 2.0, "region year": 1.0, "national dashboard": 2.0,
            "region dashboard": 1.0}
@@ -104,9 +103,8 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     if args.record:
-        readme = README.read_text()
-        stamp = f"\n`{date.today()}`, `python -m bench.stats --runs {args.runs}`:\n\n"
-        README.write_text(readme.replace(RESULTS_END, stamp + text + "\n\n" + RESULTS_END))
+        readme.record(RESULTS_END, text, f"python -m bench.stats --year {year} --runs {args.runs}"
+                      + (" --raw" if args.raw else ""))
 
 
 def _http(app, year: int, region: int, runs: int) -> dict[str, list[float]]:
