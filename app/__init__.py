@@ -4,8 +4,11 @@ from __future__ import annotations
 import os
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from app import config, timing
+
+MAX_ID = 2**31 - 1
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -54,8 +57,18 @@ def register_extensions(app: Flask) -> None:
     app.extensions["keyring"] = load_keyring(app.config["SIGNING_KEY_DIR"], os.environ)
 
 
+class IdConverter(IntegerConverter):
+    """`<int:…>` in routes: ids from 1 to 2**31 − 1. A longer number is no page (404) instead
+    of an integer the database cannot hold (a 500 on PostgreSQL)."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def register_blueprints(app: Flask) -> None:
     """Attach each feature's blueprint and the shared error handlers."""
+    app.url_map.converters["int"] = IdConverter
     from app import auth, cards, errors, holder, manage, scan, security, site, stats
 
     auth.init_app(app)

@@ -245,3 +245,16 @@ def test_a_body_over_the_size_limit_is_answered_413_with_a_reason_code(client):
                          headers={"Content-Type": "application/json"})
     assert answer.status_code == 413
     assert answer.get_json()["error"]["code"] == "too_large"
+
+
+@pytest.mark.parametrize("path", [
+    "/manage/staff/99999999999999999999/edit",
+    "/manage/venues/2147483648/edit",
+    "/manage/staff?page=99999999999999999999",
+    "/manage/events?page=-5&venue=99999999999999999999",
+    "/manage/audit?page=abc",
+])
+def test_ids_and_pages_no_database_can_hold_are_answered_without_an_error(world, auth, client, path):
+    auth.login("coord-a")
+    answer = client.get(path)
+    assert answer.status_code in (200, 404), (path, answer.status_code)

@@ -14,7 +14,7 @@ from app.auth import roles
 from app.cards.forms import WholeNumberField
 from app.extensions import db
 from app.manage import audit_service, bp
-from app.manage.scope import MANAGERS
+from app.manage.scope import MANAGERS, page_number
 from app.models import AuditEvent
 from app.rules import TZ
 
@@ -148,7 +148,7 @@ def audit():
     if request.args and not form.validate():
         return render_template("manage/audit.html", form=form, page=None, kept=kept), 400
     query = audit_service.audit_query(current_user, form.wanted())
-    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE,
+    page = db.paginate(query, page=page_number(), per_page=PER_PAGE,
                        error_out=False, max_per_page=PER_PAGE)
     events = list(page.items)
     names = audit_service.usernames(e.actor_id for e in events)

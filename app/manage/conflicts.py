@@ -16,7 +16,7 @@ from app.extensions import db
 from app.manage import bp
 from app.manage.audit_service import usernames
 from app.manage.conflicts_service import ConflictError, conflict_query, other_visits, resolve
-from app.manage.scope import MANAGERS
+from app.manage.scope import MANAGERS, page_number
 from app.models import CONFLICT_RESOLUTIONS, Visit
 
 PER_PAGE = 50
@@ -90,7 +90,7 @@ def conflicts():
     if tab not in TABS:
         tab = "open"
     page = db.paginate(conflict_query(current_user, resolved=tab == "resolved"),
-                       page=request.args.get("page", 1, type=int), per_page=PER_PAGE,
+                       page=page_number(), per_page=PER_PAGE,
                        max_per_page=PER_PAGE, error_out=False)
     return render_template("manage/conflicts.html", tab=tab, page=page,
                            rows=describe(list(page.items), tab),

@@ -13,7 +13,7 @@ from app.manage import bp
 from app.manage import events_service as service
 from app.manage.events_forms import ActiveForm, EventFilterForm, EventForm, SeriesForm
 from app.manage.events_service import EventError, EventFields, Repeat
-from app.manage.scope import MANAGERS, get_in_scope, in_scope
+from app.manage.scope import MANAGERS, get_in_scope, id_arg, in_scope, page_number
 from app.models import Event, Venue
 from app.rules import TZ
 
@@ -62,7 +62,7 @@ def _prepare(form, keep: Venue | None = None) -> None:
     if request.method != "GET" or keep is not None:
         return
     offered = [c.value for c in form.venue.choices if c.value != ""]
-    wanted = request.args.get("venue", type=int) or (offered[0] if len(offered) == 1 else None)
+    wanted = id_arg("venue") or (offered[0] if len(offered) == 1 else None)
     if wanted in offered:
         form.venue.data = wanted
         form.quota.data = db.session.get(Venue, wanted).default_quota
@@ -98,7 +98,7 @@ def events():
              for name in ("venue", "first_day", "last_day")}
     query = service.event_list(valid["venue"], valid["first_day"], valid["last_day"],
                                past=bool(form.past.data))
-    page = db.paginate(in_scope(query, Venue.region_id), page=request.args.get("page", 1, type=int),
+    page = db.paginate(in_scope(query, Venue.region_id), page=page_number(),
                        per_page=PER_PAGE, error_out=False)
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("manage/events.html", form=form, page=page, args=args,

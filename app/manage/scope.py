@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort
+from flask import abort, request
 from flask_login import current_user
 
 from app.extensions import db
@@ -37,3 +37,19 @@ def get_in_scope(model: type, object_id: int, region_of=lambda obj: obj.region_i
     if obj is None or not manages_region(current_user, region_of(obj)):
         abort(404)
     return obj
+
+
+MAX_PAGE = 100_000
+
+
+def page_number() -> int:
+    """?page= of a list, within 1 … MAX_PAGE (nonsense or huge numbers give the first/last)."""
+    return min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
+
+
+def id_arg(name: str) -> int | None:
+    """An id from the query string, or None when absent or not a possible id."""
+    value = request.args.get(name, "")
+    if value.isascii() and value.isdigit() and len(value) <= 10 and 0 < int(value) < 2**31:
+        return int(value)
+    return None

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.i18n import ROLE_NAMES
 from app.manage import bp
 from app.manage import staff_service as service
-from app.manage.scope import MANAGERS, get_in_scope, in_scope, regions_of
+from app.manage.scope import MANAGERS, get_in_scope, in_scope, page_number, regions_of
 from app.manage.staff_forms import ActiveForm, NewStaffForm, PasswordForm, StaffFilterForm, StaffForm
 from app.manage.staff_service import Account, StaffError
 from app.models import ROLES, IssuingSite, User, Venue
@@ -124,7 +124,7 @@ def staff():
     role = None if form.role.errors else form.role.data or None
     region_id = None if form.region.errors else form.region.data
     query = in_scope(service.staff_list(role, region_id), User.region_id)
-    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE,
+    page = db.paginate(query, page=page_number(), per_page=PER_PAGE,
                        error_out=False)
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("manage/staff.html", form=form, page=page, args=args)
