@@ -46,6 +46,15 @@ def database_unreachable(exc: Exception) -> bool:
     return isinstance(exc, sa_exc.TimeoutError)  # no pooled connection came free in time
 
 
+def _causes(exc: BaseException | None):
+    """The exception and those it was raised from or while handling, once each."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
 def _one_line(exc: Exception) -> str:
     cause = getattr(exc, "orig", None) or exc
     lines = str(cause).strip().splitlines()
@@ -66,9 +75,17 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception):
-        db.session.rollback()
+        lost = next((e for e in _causes(exc) if database_unreachable(e)), None)
+        if lost is not None:  # e.g. "the session was rolled back" after the connection died
+            return database_error(lost)
+        with suppress(sa_exc.SQLAlchemyError):
+            db.session.rollback()
         app.logger.exception("unhandled error")
-        return render_error(InternalServerError.code)
+        try:
+            return render_error(InternalServerError.code)
+        except sa_exc.SQLAlchemyError:  # the page's language needs the account: answer without it
+            login._update_request_context_with_user()
+            return render_error(InternalServerError.code)
 
     @app.errorhandler(sa_exc.DBAPIError)
     @app.errorhandler(sa_exc.TimeoutError)

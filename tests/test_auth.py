@@ -486,7 +486,8 @@ def test_only_login_language_health_and_holder_link_are_public(app):
 def _example_url(rule) -> str:
     """A URL for a rule, with a plausible value for each of its arguments."""
     examples = {IntegerConverter: 1, FloatConverter: 1.0, UUIDConverter: uuid.UUID(int=1)}
-    values = {arg: examples.get(type(rule._converters[arg]), "x") for arg in rule.arguments}
+    values = {arg: next((value for kind, value in examples.items()
+                         if isinstance(rule._converters[arg], kind)), "x") for arg in rule.arguments}
     return rule.build(values)[1]
 
 

@@ -258,3 +258,22 @@ def test_ids_and_pages_no_database_can_hold_are_answered_without_an_error(world,
     auth.login("coord-a")
     answer = client.get(path)
     assert answer.status_code in (200, 404), (path, answer.status_code)
+
+
+def test_an_error_raised_after_the_database_went_away_is_a_503_not_a_500(app):
+    """The session's "rolled back after an earlier error" comes after a lost connection:
+    the answer is still 503 database_unavailable, never the server's bare 500."""
+    from sqlalchemy import exc as sa_exc
+
+    @app.route("/api/lost-connection")
+    @public
+    def lost_connection():
+        lost = sa_exc.OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+        try:
+            raise lost
+        except sa_exc.OperationalError as error:
+            raise sa_exc.PendingRollbackError("this session's transaction was rolled back") from error
+
+    answer = app.test_client().get("/api/lost-connection")
+    assert answer.status_code == 503
+    assert answer.get_json()["error"]["code"] == "database_unavailable"
