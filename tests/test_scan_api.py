@@ -390,3 +390,14 @@ def test_the_rate_limit_counts_without_starting_a_thread_per_request(app):
         storage.incr(f"test-key-{n % 3}", expiry=60)
     assert threading.active_count() == before
     assert storage.get("test-key-0") == 17
+
+
+def test_the_openapi_document_lists_the_error_answers_a_harness_will_meet():
+    from app.scan import openapi
+
+    paths = openapi.document()["paths"]
+    for path, operations in paths.items():
+        for operation in operations.values():
+            assert {"400", "401", "403", "413", "429", "503"} <= set(operation["responses"]), path
+    for path in ("/api/scan/check", "/api/scan/redeem"):
+        assert {"404", "409"} <= set(paths[path]["post"]["responses"])

@@ -21,7 +21,10 @@ ERRORS = {
     "400": _answer("The request is malformed (reason code in error.code)", _ref("Error")),
     "401": _answer("Not signed in", _ref("Error")),
     "403": _answer("Not allowed for this account or venue", _ref("Error")),
+    "413": _answer("The body is over 2 MB (too_large)", _ref("Error")),
     "429": _answer("Too many requests from this account", _ref("Error")),
+    "503": _answer("The database cannot be reached right now (database_unavailable); "
+                   "retry after Retry-After seconds", _ref("Error")),
 }
 
 INT = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
@@ -98,11 +101,18 @@ def document() -> dict:
                                          "name": "X-CSRFToken"}}},
         "security": [{"session": [], "csrf": []}],
         "paths": {
-            "/api/scan/check": _post("Check a code for a venue", "CheckRequest", "Verdict"),
+            "/api/scan/check": _post("Check a code for a venue", "CheckRequest", "Verdict",
+                                     {"404": _answer("No such venue or event (unknown_venue, "
+                                                     "unknown_event)", _ref("Error")),
+                                      "409": _answer("The event is cancelled (event_cancelled)",
+                                                     _ref("Error"))}),
             "/api/scan/redeem": _post("Check and record a visit (idempotent per nonce)",
                                       "RedeemRequest", "RedeemAnswer",
-                                      {"409": _answer("Nonce used by another account",
-                                                      _ref("Error"))}),
+                                      {"404": _answer("No such venue or event (unknown_venue, "
+                                                      "unknown_event)", _ref("Error")),
+                                       "409": _answer("Nonce used by another account "
+                                                      "(nonce_reused), or the event is cancelled "
+                                                      "(event_cancelled)", _ref("Error"))}),
             "/api/scan/annul": _post("Undo one's own record within 15 minutes",
                                      "AnnulRequest", "Ok",
                                      {"404": _answer("No such record", _ref("Error")),
