@@ -1,21 +1,20 @@
 """Real-browser fixtures: the app under waitress in a subprocess, Debian's Chromium, axe-core."""
 from __future__ import annotations
 
-import functools
 import http.client
 import json
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import Browser, BrowserType, Page, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.support.pgcluster import free_port
 
@@ -159,33 +158,11 @@ def browser() -> Iterator[Browser]:
             browser.close()
 
 
-@pytest.fixture(scope="session", autouse=True)
-def contexts_bypass_the_page_policy() -> Iterator[None]:
-    """Browser contexts bypass the pages' Content-Security-Policy unless a test says otherwise.
-
-    Test helpers run inside the pages, and the policy (no eval) refuses some of them:
-    Playwright evals a `wait_for_function` expression again on every poll. tests/browser/
-    test_csp.py opens its contexts with bypass_csp=False and holds the pages to the policy.
-    """
-    with pytest.MonkeyPatch.context() as patch:
-        for owner, name in ((Browser, "new_context"), (BrowserType, "launch_persistent_context")):
-            patch.setattr(owner, name, _bypassing_csp(getattr(owner, name)))
-        yield
-
-
-def _bypassing_csp(method: Callable) -> Callable:
-    @functools.wraps(method)
-    def call(self, *args, **kwargs):
-        kwargs.setdefault("bypass_csp", True)
-        return method(self, *args, **kwargs)
-    return call
-
-
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     """A fresh phone-sized page (360 × 640, touch, Finnish) with its own cookies."""
     context = browser.new_context(viewport={"width": 360, "height": 640}, is_mobile=True,
-                                  has_touch=True, locale="fi-FI", bypass_csp=True)
+                                  has_touch=True, locale="fi-FI")
     try:
         yield context.new_page()
     finally:

@@ -41,7 +41,7 @@ def number(page: Page, card: dict):
 
 def wait_for_control(page: Page) -> None:
     """Wait until the service worker controls the page (it claims pages when it activates)."""
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30_000)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=30_000)
 
 
 def test_a_valid_card_shows_a_big_qr_that_scans_on_a_360_px_phone(page, live_server):

@@ -64,7 +64,7 @@ def test_an_issuer_registers_prints_and_hands_over_a_card_that_opens_offline(
         holder = phone.new_page()
         holder.goto(link)
         expect(holder.get_by_text(number)).to_be_visible()
-        holder.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30_000)
+        holder.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=30_000)
         phone.set_offline(True)
         holder.reload()
         expect(holder.get_by_text(number)).to_be_visible()

@@ -209,7 +209,7 @@ def test_offline_the_device_decides_queues_and_sends_when_the_network_returns(pa
     card = valid_card(live_server, children=4)
     typed = valid_card(live_server, children=0)
     open_scanner(page, live_server, "Työväenopisto")
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30_000)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=30_000)
     page.wait_for_function(BUNDLE_KEPT, timeout=30_000)
     page.context.set_offline(True)
 
@@ -256,7 +256,7 @@ QUEUED = """() => new Promise((resolve) => {
 
 def go_offline_when_ready(page: Page) -> None:
     """Wait until the page works offline (worker and bundle), then cut the network."""
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30_000)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=30_000)
     page.wait_for_function(BUNDLE_KEPT, timeout=30_000)
     page.context.set_offline(True)
 
@@ -351,7 +351,7 @@ def test_the_scanner_is_installable_and_opens_offline(browser: Browser, live_ser
     try:
         page = context.new_page()
         open_scanner(page, live_server, "Taidemuseo")
-        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30_000)
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=30_000)
         cdp = context.new_cdp_session(page)
         assert cdp.send("Page.getInstallabilityErrors")["installabilityErrors"] == []
         with page.expect_response(re.compile(r"/static/scan/app\.js$")) as script:

@@ -219,7 +219,7 @@ def test_offline_five_cards_are_recorded_kept_over_a_reload_and_sent_exactly_onc
     try:
         page = context.new_page()
         open_camera_scanner(page, live_server)
-        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30_000)
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=30_000)
         page.wait_for_function(BUNDLE_KEPT, timeout=30_000)
         context.set_offline(True)
 
