@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import AuditEvent, Card, Visit
-from app.rules import TZ
+from app.rules import TZ, years_after
 
 DEFAULT_RETENTION_YEARS = 5
 CHUNK = 1_000
@@ -88,10 +88,7 @@ def restore_from(source_path: Path) -> None:
 
 def purge(years: int, today: date) -> dict[str, int]:
     """Delete cards whose validity ended more than `years` years before `today`."""
-    try:
-        cutoff = today.replace(year=today.year - years)
-    except ValueError:  # 29 February
-        cutoff = date(today.year - years, 3, 1)
+    cutoff = years_after(today, -years)
     expired = db.session.scalars(sa.select(Card.id).where(Card.valid_until < cutoff)
                                  .order_by(Card.id)).all()
     counts = {"cards": 0, "visits": 0}

@@ -237,6 +237,14 @@ def valid_until_for(issued_on: date, region: RegionRules) -> date:
     return date(year, month + 1, issued_on.day) - timedelta(days=1)
 
 
+def years_after(day: date, years: int) -> date:
+    """The same day `years` later (earlier when negative); 29 February becomes 1 March."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return date(day.year + years, 3, 1)
+
+
 def min_birth_year_ok(birth_year: int, today: date, region: RegionRules) -> bool:
     """Return True when someone born in `birth_year` is old enough for a card."""
     # Only the birth year is stored (DESIGN §3), so age counts by calendar year.

@@ -100,10 +100,14 @@ class Report:
 
     @property
     def scope_name(self) -> str:
-        """The region's name in the current language, or "All regions"."""
-        if self.region is None:
-            return str(_l("All regions"))
-        return self.region.name(str(get_locale() or "fi"))
+        return scope_name(self.region)
+
+
+def scope_name(region: Region | None) -> str:
+    """The region's name in the current language, or "All regions"."""
+    if region is None:
+        return str(_l("All regions"))
+    return region.name(str(get_locale() or "fi"))
 
 
 def build_report(region_id: int | None, start: date, end: date) -> Report:

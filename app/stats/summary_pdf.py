@@ -62,20 +62,13 @@ class _SummaryPDF(FPDF):
 
 def summary_pdf(report: Report) -> bytes:
     """The report as an A4 PDF in the current language: key figures, charts and tables."""
-    title = f"Kaikukortti \u2013 {_('Statistics summary')} \u2013 {scope_name(report)}"
+    title = f"Kaikukortti \u2013 {_('Statistics summary')} \u2013 {report.scope_name}"
     pdf = _new_pdf(title, _period(report))
     _title_block(pdf, report)
     _key_figures(pdf, report)
     for table in report.tables.values():
         _section(pdf, table)
     return bytes(pdf.output())
-
-
-def scope_name(report: Report) -> str:
-    """The region's name in the current language, or the words for the whole country."""
-    if report.region is None:
-        return str(report.scope_name)
-    return report.region.name(get_locale().language)
 
 
 def _new_pdf(title: str, period: str) -> _SummaryPDF:
@@ -101,7 +94,7 @@ def _title_block(pdf: FPDF, report: Report) -> None:
     _line(pdf, "Kaikukortti", 22, "B", ACCENT, 10)
     _line(pdf, _("Statistics summary"), 16, "B", INK, 8)
     pdf.ln(2)
-    _line(pdf, scope_name(report), 13, "B", INK, 6.5)
+    _line(pdf, report.scope_name, 13, "B", INK, 6.5)
     _line(pdf, _("Period: %(period)s", period=_period(report)), 10.5, "", INK, 5.5)
     today = format_date(datetime.now(TZ).date(), "long")
     _line(pdf, _("Generated on %(date)s", date=today), 9, "", MUTED, 5)

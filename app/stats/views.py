@@ -25,9 +25,9 @@ from app.extensions import db
 from app.i18n import LANGUAGE_NAMES
 from app.manage.scope import MANAGERS, regions_of
 from app.models import Region
-from app.rules import TZ
+from app.rules import TZ, years_after
 from app.stats import bp, charts, exports
-from app.stats.report import HIDDEN, PROTECTED, TITLES, Report, Table, build_report
+from app.stats.report import HIDDEN, PROTECTED, TITLES, Report, Table, build_report, scope_name
 from app.stats.summary_pdf import summary_pdf
 
 FIRST_YEAR = 2015  # the earliest year offered, and the earliest day a date range may start
@@ -89,14 +89,6 @@ class StatsFilterForm(FlaskForm):
         return date(year, 1, 1), end
 
 
-def years_after(day: date, years: int) -> date:
-    """The same day `years` later (29 February: 1 March)."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return date(day.year + years, 3, 1)
-
-
 def requested_region() -> Region | None:
     """The region in the query, if the account may see it (else 404); None: the whole country."""
     raw = request.args.get("region", "")
@@ -126,11 +118,6 @@ def filter_form() -> StatsFilterForm:
     else:
         del form.region  # a coordinator's region is fixed
     return form
-
-
-def scope_name(region: Region | None) -> str:
-    """The region's name in the current language, or "All regions"."""
-    return region.name(str(get_locale())) if region else _("All regions")
 
 
 def period_name(start: date, end: date) -> str:
@@ -244,7 +231,7 @@ def table_xlsx(table: str):
     report, shown = report_table(table)
     if report is None:
         return shown
-    title = f"{shown.title} – {scope_name(report.region)}, {period_name(report.start, report.end)}"
+    title = f"{shown.title} – {report.scope_name}, {period_name(report.start, report.end)}"
     return download(exports.xlsx_bytes(shown, title), exports.XLSX_TYPE, report, table, "xlsx")
 
 
