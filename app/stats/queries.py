@@ -27,7 +27,7 @@ from app.models import SCAN_ACTIONS, Card, IssuingSite, Municipality, ScanAttemp
 from app.rules import REASONS, local_day_bounds
 
 AGE_GROUPS = ("0-15", "16-17", "18-29", "30-44", "45-64", "65+")
-_AGE_BANDS = ((16, "0-15"), (18, "16-17"), (30, "18-29"), (45, "30-44"), (65, "45-64"))
+AGE_BANDS = ((16, "0-15"), (18, "16-17"), (30, "18-29"), (45, "30-44"), (65, "45-64"))
 _TALLY_FIELDS = ("distinct_cards", "uses", "adults", "children", "assistants")
 
 
@@ -134,7 +134,7 @@ def uses_by_age_group(region_id: int | None, start: date, end: date) -> Select:
     """
     age = _year_of(Visit.occurred_at, start, end) - Card.birth_year
     group = sa.case((Card.birth_year.is_(None), sa.null()),
-                    *((age < below, label) for below, label in _AGE_BANDS), else_="65+")
+                    *((age < below, label) for below, label in AGE_BANDS), else_="65+")
     return _uses(region_id, start, end, {"age_group": group}, [_CARD])
 
 

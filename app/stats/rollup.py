@@ -52,13 +52,12 @@ from app.models import (
     utcnow,
 )
 from app.rules import TZ, local_date, local_day_bounds
-from app.stats.queries import chunked
+from app.stats.queries import AGE_BANDS, chunked
 
 MARGIN = timedelta(minutes=5)
 ANYWHERE = 0
 CHUNK = 5_000
 _LOCK_KEY = 0x4B41494B  # PostgreSQL advisory lock: one refresh writes at a time
-_AGE_BANDS = ((16, "0-15"), (18, "16-17"), (30, "18-29"), (45, "30-44"), (65, "45-64"))
 _FIGURES = ("uses", "adults", "children", "assistants")
 
 
@@ -67,7 +66,7 @@ def age_group(year: int, birth_year: int | None) -> str:
     if birth_year is None:
         return ""
     age = year - birth_year
-    return next((label for below, label in _AGE_BANDS if age < below), "65+")
+    return next((label for below, label in AGE_BANDS if age < below), "65+")
 
 
 class Tally:
