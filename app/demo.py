@@ -161,6 +161,7 @@ def _card(region: dict, issuers: dict, status: str, children: int, kind: str, to
     card.issuing_site = site
     card.issued_by_id = issuers[site.id].id if site.id in issuers else None
     card.issued_at = datetime.combine(issued_on, time(10), tzinfo=rules.TZ)
+    card.changed_at = card.issued_at
     card.valid_until = today + timedelta(days=days)
     card.status_reason = "demo" if status == "deactivated" else None
     return card, new_link_token(card)

@@ -16,7 +16,8 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from datetime import date
+import random
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ from app.cardcodes import (
     sign_payload,
     verify_payload,
 )
+from app.scan.bundle import encode_changed
 
 REPO = Path(__file__).resolve().parent.parent
 JS_TESTS = REPO / "tests" / "js"
@@ -215,6 +217,18 @@ def _base45_cases() -> list[dict[str, Any]]:
     return cases
 
 
+def _changed_cases() -> dict[str, Any]:
+    """The offline bundle's changed cards as app/scan/bundle.py writes them, and what each says."""
+    today, rng = date(2026, 3, 15), random.Random()
+    cards = [(new_number(), today + timedelta(days=rng.randrange(0, 800)), rng.randrange(0, 4))
+             for _ in range(300)]
+    cards += [("0000000000", today, 0), ("ZZZZZZZZZ" + check_symbol("ZZZZZZZZZ"), today, 20)]
+    known = {number for number, _day, _children in cards}
+    return {"changed": encode_changed(cards, today),
+            "cards": [{"number": n, "valid_until": d.isoformat(), "children": c} for n, d, c in cards],
+            "absent": [n for n in (new_number() for _ in range(100)) if n not in known]}
+
+
 def build_fixture(key_dir: Path) -> dict[str, Any]:
     """Return fresh keys, codes and Python's verdict on each, for tests/js/codes.test.mjs."""
     private = _private_keys(key_dir)
@@ -226,7 +240,7 @@ def build_fixture(key_dir: Path) -> dict[str, Any]:
                         "formatted": canonical and format_number(canonical)})
     return {"keys": {str(k): key for k, key in published.items()},
             "payloads": _payload_cases(private), "numbers": numbers,
-            "symbols": _symbol_map(), "base45": _base45_cases()}
+            "symbols": _symbol_map(), "base45": _base45_cases(), "bundle": _changed_cases()}
 
 
 def write_fixture(path: str | Path) -> None:

@@ -90,6 +90,8 @@ def register(issuer: User, form: Registration, today: date | None = None) -> tup
     card.birth_year, card.children = form.birth_year, form.children
     card.gender, card.life_situation = form.gender or None, form.life_situation or None
     card.issuing_site, card.issued_by_id, card.issued_at = site, issuer.id, utcnow()
+    # Unchanged since issue until a later change: the offline bundle carries the changed ones.
+    card.changed_at = card.issued_at
     card.valid_until = rules.valid_until_for(today, region.rules())
     token = new_link_token(card)
     db.session.flush()
@@ -164,6 +166,7 @@ def replace(issuer: User, card: Card, reason: str) -> tuple[Card, str]:
                   "life_situation", "valid_until"):
         setattr(new, field, getattr(card, field))
     new.issuing_site_id, new.issued_by_id, new.issued_at = issuer.issuing_site_id, issuer.id, utcnow()
+    new.changed_at = new.issued_at
     db.session.add(new)
     token = new_link_token(new)
     card.status = "lost" if reason == "lost" else "replaced"

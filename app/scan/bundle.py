@@ -1,13 +1,15 @@
 """What the scanner reads: its venues and today's events, today's list, the offline bundle."""
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import date, datetime
 
 import sqlalchemy as sa
 
 from app import rules
-from app.cardcodes import format_number
+from app.cardcodes import NUMBER_LENGTH, format_number
 from app.extensions import db
 from app.keys import keyring
 from app.models import Card, Event, Region, User, Venue, Visit
@@ -100,6 +102,32 @@ def revoked_numbers(region_ids: list[int], today: date) -> list[str]:
                                      Card.valid_until >= today).order_by(Card.number)))
 
 
+def changed_cards(region_ids: list[int], today: date) -> dict:
+    """Cards in force changed since issue: a printout older than the change may say otherwise."""
+    rows = db.session.execute(
+        sa.select(Card.number, Card.valid_until, Card.children)
+        .where(Card.region_id.in_(region_ids), Card.status == "active",
+               Card.valid_until >= today,
+               # Issuing sets changed_at to issued_at; rows from before changed_at existed
+               # (NULL) may have changed too, and the register wins.
+               sa.or_(Card.changed_at.is_(None), Card.changed_at > Card.issued_at)))
+    return encode_changed(rows, today)
+
+
+def encode_changed(cards: Iterable[tuple[str, date, int]], today: date) -> dict:
+    """The register's validity and children of `cards`, grouped, numbers sorted and joined.
+
+    `cards` holds [days from `base` to valid_until, children, the numbers]; a group's numbers
+    are `width` characters each, in order, so the scanner finds one by bisection.
+    """
+    groups: dict[tuple[int, int], list[str]] = defaultdict(list)
+    for number, valid_until, children in cards:
+        groups[(valid_until - today).days, children].append(number)
+    return {"base": today.isoformat(), "width": NUMBER_LENGTH,
+            "cards": [[days, children, "".join(sorted(numbers))]
+                      for (days, children), numbers in sorted(groups.items())]}
+
+
 def offline_bundle(user: User, venue: Venue, now: datetime) -> dict:
     """Everything a device needs to decide from a QR alone while the network is away."""
     regions = accepted_regions(venue)
@@ -116,6 +144,7 @@ def offline_bundle(user: User, venue: Venue, now: datetime) -> dict:
         "keys": {str(k): v for k, v in keyring().public_keys_raw_b64().items()},
         "regions": {str(r.id): region_rules_json(r) for r in regions},
         "revoked": revoked_numbers([r.id for r in regions], today),
+        "changed": changed_cards([r.id for r in regions], today),
         "events": todays_events([venue.id], now),
         "recent_visits": [{"card_number": number, "event_id": event_id,
                            "occurred_at": at.isoformat()} for number, event_id, at in recent],

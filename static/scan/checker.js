@@ -146,16 +146,50 @@ function regionOf(bundle, regionId) {
   return { ...REGION_DEFAULTS, ...(region ?? { id: regionId, national_network: false }) };
 }
 
-/** Return decide()'s card for a verified payload; `revoked` adds numbers to bundle.revoked. */
+/** Whether `number` is one of the `width`-character numbers joined in order in `joined`. */
+function inJoined(joined, number, width) {
+  let low = 0;
+  let high = joined.length / width;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    const found = joined.slice(middle * width, (middle + 1) * width);
+    if (found === number) return true;
+    if (found < number) low = middle + 1;
+    else high = middle;
+  }
+  return false;
+}
+
+function addDays(isoDay, days) {
+  const moment = new Date(`${isoDay}T00:00:00Z`);
+  moment.setUTCDate(moment.getUTCDate() + days);
+  return moment.toISOString().slice(0, 10);
+}
+
+/** Return what the register said of a card changed since issue ({valid_until, children}), or null. */
+export function registerFacts(bundle, number) {
+  const changed = bundle.changed;
+  if (!changed) return null;
+  for (const [days, children, joined] of changed.cards) {
+    if (inJoined(joined, number, changed.width)) return { valid_until: addDays(changed.base, days), children };
+  }
+  return null;
+}
+
+/**
+ * Return decide()'s card for a verified payload; `revoked` adds numbers to bundle.revoked.
+ * Where the bundle knows better than the printout (a renewal, children), the register wins.
+ */
 export function cardFromPayload(payload, bundle, revoked = []) {
   const isRevoked = (bundle.revoked ?? []).includes(payload.number) || [...revoked].includes(payload.number);
+  const register = registerFacts(bundle, payload.number);
   return {
     number: payload.number,
     kind: payload.kind,
     status: isRevoked ? "deactivated" : "active",
     region: regionOf(bundle, payload.regionId),
-    valid_until: payload.validUntil,
-    children: payload.children,
+    valid_until: register?.valid_until ?? payload.validUntil,
+    children: register?.children ?? payload.children,
     replaced_by: null,
   };
 }

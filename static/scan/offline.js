@@ -117,7 +117,7 @@ export async function decideOffline(text, place, tickets = ONE_TICKET) {
   return {
     verdict: result.reason === "ok" ? "ok" : "refused",
     reason: result.reason,
-    card: cardView(parsed.payload, bundle, codes),
+    card: cardView(parsed.payload, card, bundle, codes),
     allowed: result.allowed,
     uses_in_period: result.uses_in_period,
     replaced_by: result.replaced_by ?? null,
@@ -134,11 +134,12 @@ function unverified(number) {
   };
 }
 
-function cardView(payload, bundle, codes) {
+/** What the verdict shows: the register's validity and children where the bundle has them. */
+function cardView(payload, card, bundle, codes) {
   return {
     number: codes.formatNumber(payload.number),
-    valid_until: payload.validUntil,
-    children: payload.children,
+    valid_until: card.valid_until,
+    children: card.children,
     kind: payload.kind,
     region: bundle.regions?.[payload.regionId]?.code ?? null,
   };

@@ -9,6 +9,7 @@ import {
   decide,
   eventFromBundle,
   localDate,
+  registerFacts,
   venueFromBundle,
 } from "../../static/scan/checker.js";
 
@@ -16,9 +17,35 @@ const doc = JSON.parse(readFileSync(new URL("../vectors/rules.json", import.meta
 const { regions, vectors } = doc;
 const MIN_OFFLINE_VECTORS = 40;
 
+const REVOKED_STATUSES = ["deactivated", "lost", "replaced"];
+const DAY_MS = 86400000;
+
+/** The bundle the server sends for a vector's card, the register: revoked, or its facts as changed. */
+function registerBundle(vector) {
+  const { card } = vector;
+  const region = regions[card.region];
+  const today = localDate(vector.now);
+  const days = Math.round((Date.parse(card.valid_until) - Date.parse(today)) / DAY_MS);
+  const revoked = REVOKED_STATUSES.includes(card.status);
+  return {
+    regions: { [region.id]: region },
+    revoked: revoked ? [card.number] : [],
+    changed: { base: today, width: card.number.length, cards: revoked ? [] : [[days, card.children, card.number]] },
+  };
+}
+
+/** A vector with `qr` has an older printout: the device reads it and the bundle's register. */
+function cardOf(vector) {
+  if (!vector.qr) return vector.card && { ...vector.card, region: regions[vector.card.region] };
+  const { card, qr } = vector;
+  const payload = { number: card.number, regionId: regions[card.region].id, validUntil: qr.valid_until,
+    children: qr.children, kind: card.kind };
+  return cardFromPayload(payload, registerBundle(vector));
+}
+
 /** Turn one vector into decide()'s arguments, resolving region keys to rule objects. */
 function inputs(vector) {
-  const card = vector.card && { ...vector.card, region: regions[vector.card.region] };
+  const card = cardOf(vector);
   const venue = { ...vector.venue, region: regions[vector.venue.region] };
   return [card, venue, vector.event, vector.tickets, vector.history, vector.now];
 }
@@ -161,6 +188,19 @@ test("a revoked number is a deactivated card, from the bundle or from the device
   assert.equal(cardFromPayload(payload, bundle, new Set(["R13375J1HK"])).status, "deactivated");
   const verdict = decide(cardFromPayload(revoked, bundle), venueFromBundle(bundle), null, {}, [], NOW);
   assert.equal(verdict.reason, "deactivated");
+});
+
+test("the register's facts of a changed card win over its printout; other cards keep theirs", () => {
+  const changed = { base: "2026-03-15", width: 10, cards: [[-3, 0, "A000000000B000000000"], [364, 1, "0000000001R13375J1HK"]] };
+  const withChanged = { ...bundle, changed };
+  const card = cardFromPayload({ ...payload, validUntil: "2026-03-01" }, withChanged);
+  assert.deepEqual([card.valid_until, card.children], ["2027-03-14", 1]);
+  assert.deepEqual(registerFacts(withChanged, "B000000000"), { valid_until: "2026-03-12", children: 0 });
+  assert.equal(registerFacts(withChanged, "0000000002"), null);
+  assert.equal(registerFacts(withChanged, "00000000"), null);
+  const other = cardFromPayload({ ...payload, number: "M4T6PV2588" }, withChanged);
+  assert.deepEqual([other.valid_until, other.children], ["2026-12-31", 2]);
+  assert.equal(registerFacts(bundle, payload.number), null); // a bundle from before `changed`
 });
 
 test("a region the bundle does not know is wrong_region", () => {

@@ -1,13 +1,7 @@
-// static/scan/codes.js against Python: the fixture holds app/cardcodes.py's verdict on fresh codes.
-// tests/test_checker_js.py writes it and names it in CARD_CODES_FIXTURE; run alone, this file
-// asks Python to write one.
+// static/scan/codes.js against Python: the fixture (./fixture.mjs) holds app/cardcodes.py's
+// verdict on fresh codes.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 
 import {
   CodeError,
@@ -19,19 +13,9 @@ import {
   verifyPayload,
 } from "../../static/scan/codes.js";
 
-const REPO = fileURLToPath(new URL("../../", import.meta.url));
+import { loadFixture } from "./fixture.mjs";
 
-function fixturePath() {
-  if (process.env.CARD_CODES_FIXTURE) return process.env.CARD_CODES_FIXTURE;
-  const path = join(mkdtempSync(join(tmpdir(), "card-codes-")), "payloads.json");
-  const venvPython = join(REPO, ".venv", "bin", "python");
-  const python = existsSync(venvPython) ? venvPython : "python3";
-  const made = spawnSync(python, ["-m", "tests.test_checker_js", path], { cwd: REPO, encoding: "utf8" });
-  assert.equal(made.status, 0, `Python could not write the fixture:\n${made.stderr}`);
-  return path;
-}
-
-const fixture = JSON.parse(readFileSync(fixturePath(), "utf8"));
+const fixture = loadFixture();
 const hex = (bytes) => Buffer.from(bytes).toString("hex");
 
 /** Python's shape of a payload, for comparing with the fixture. */

@@ -64,7 +64,7 @@ def card(region: Region, status: str = "active", children: int = 0, kind: str = 
                kind=kind, issuing_site=site)
     if status != "unissued":
         obj.valid_until = valid_until or datetime.now(TZ).date() + timedelta(days=200)
-        obj.issued_at = datetime.now(UTC)
+        obj.issued_at = obj.changed_at = datetime.now(UTC)
         obj.birth_year = 1980
         obj.postcode = "33100"
     db.session.add(obj)
