@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-import random
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
