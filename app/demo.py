@@ -132,7 +132,7 @@ def _cards(regions: list[dict], accounts: list[dict], today: date, base_url: str
         (0, "active", 1, "personal", -3), (0, "deactivated", 0, "personal", 100),
         (0, "lost", 1, "personal", 150), (0, "unissued", 0, "personal", None),
         (0, "unissued", 0, "personal", None), (1, "active", 0, "personal", 250),
-        (1, "active", 3, "personal", 120),
+        (1, "active", 3, "personal", 120), (1, "active", 2, "personal", -5),
     ]
     cards = []
     for index, status, children, kind, days in specs:
