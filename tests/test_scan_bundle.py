@@ -75,6 +75,19 @@ def test_a_card_no_longer_in_force_is_revoked_not_changed(world, bundle, today):
     assert deactivated.number in data["revoked"]
 
 
+def test_a_lost_or_replaced_card_is_revoked_with_its_status_and_new_number(world, bundle):
+    lost, replaced, deactivated = registered(world), registered(world), registered(world)
+    issuer = world.users["issuer"]
+    new_for_lost, _token = service.replace(issuer, lost, "lost")
+    new_for_damaged, _token = service.replace(issuer, replaced, "damaged")
+    service.deactivate(issuer, deactivated, "misuse")
+    data = bundle()
+    assert {lost.number, replaced.number, deactivated.number} <= set(data["revoked"])
+    assert data["revoked_as"] == {lost.number: ["lost", new_for_lost.number],
+                                  replaced.number: ["replaced", new_for_damaged.number]}
+    assert new_for_damaged.number not in changed_facts(data)  # a new card: a new printout
+
+
 def test_the_bundle_s_changed_cards_hold_numbers_days_and_counts_only(world, bundle, today):
     card = registered(world, children=3)
     service.renew(world.users["issuer"], card, today + timedelta(days=40))

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from app import rules
 from app.cardcodes import NUMBER_LENGTH, format_number
@@ -102,6 +103,16 @@ def revoked_numbers(region_ids: list[int], today: date) -> list[str]:
                                      Card.valid_until >= today).order_by(Card.number)))
 
 
+def revoked_as(region_ids: list[int], today: date) -> dict[str, list]:
+    """The lost and replaced among the revoked: number -> [status, the new card's number or None]."""
+    new = aliased(Card)
+    rows = db.session.execute(
+        sa.select(Card.number, Card.status, new.number).outerjoin(new, new.id == Card.replaced_by_id)
+        .where(Card.region_id.in_(region_ids), Card.status.in_(("lost", "replaced")),
+               Card.valid_until >= today))
+    return {number: [status, replaced_by] for number, status, replaced_by in rows}
+
+
 def changed_cards(region_ids: list[int], today: date) -> dict:
     """Cards in force changed since issue: a printout older than the change may say otherwise."""
     # Core rows, and SQLite's day left as its text: at 100,000 cards, parsing each date into a
@@ -150,6 +161,7 @@ def offline_bundle(user: User, venue: Venue, now: datetime) -> dict:
         "keys": {str(k): v for k, v in keyring().public_keys_raw_b64().items()},
         "regions": {str(r.id): region_rules_json(r) for r in regions},
         "revoked": revoked_numbers([r.id for r in regions], today),
+        "revoked_as": revoked_as([r.id for r in regions], today),
         "changed": changed_cards([r.id for r in regions], today),
         "events": todays_events([venue.id], now),
         "recent_visits": [{"card_number": number, "event_id": event_id,

@@ -182,15 +182,16 @@ export function registerFacts(bundle, number) {
  */
 export function cardFromPayload(payload, bundle, revoked = []) {
   const isRevoked = (bundle.revoked ?? []).includes(payload.number) || [...revoked].includes(payload.number);
+  const [status, replacedBy] = isRevoked ? (bundle.revoked_as?.[payload.number] ?? ["deactivated", null]) : ["active", null];
   const register = registerFacts(bundle, payload.number);
   return {
     number: payload.number,
     kind: payload.kind,
-    status: isRevoked ? "deactivated" : "active",
+    status,
     region: regionOf(bundle, payload.regionId),
     valid_until: register?.valid_until ?? payload.validUntil,
     children: register?.children ?? payload.children,
-    replaced_by: null,
+    replaced_by: replacedBy,
   };
 }
 

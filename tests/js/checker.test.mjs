@@ -30,6 +30,7 @@ function registerBundle(vector) {
   return {
     regions: { [region.id]: region },
     revoked: revoked ? [card.number] : [],
+    revoked_as: card.status === "deactivated" || !revoked ? {} : { [card.number]: [card.status, card.replaced_by] },
     changed: { base: today, width: card.number.length, cards: revoked ? [] : [[days, card.children, card.number]] },
   };
 }
@@ -201,6 +202,16 @@ test("the register's facts of a changed card win over its printout; other cards 
   const other = cardFromPayload({ ...payload, number: "M4T6PV2588" }, withChanged);
   assert.deepEqual([other.valid_until, other.children], ["2026-12-31", 2]);
   assert.equal(registerFacts(bundle, payload.number), null); // a bundle from before `changed`
+});
+
+test("a revoked number the bundle knows as lost or replaced says so; others are deactivated", () => {
+  const revokedAs = { ...bundle, revoked: ["M4T6PV2587", "R13375J1HK"], revoked_as: { R13375J1HK: ["replaced", "0000000001"] } };
+  assert.deepEqual([cardFromPayload(payload, revokedAs).status, cardFromPayload(payload, revokedAs).replaced_by],
+    ["replaced", "0000000001"]);
+  const other = cardFromPayload({ ...payload, number: "M4T6PV2587" }, revokedAs);
+  assert.deepEqual([other.status, other.replaced_by], ["deactivated", null]);
+  const onDevice = cardFromPayload({ ...payload, number: "0000000002" }, revokedAs, ["0000000002"]);
+  assert.deepEqual([onDevice.status, onDevice.replaced_by], ["deactivated", null]);
 });
 
 test("a region the bundle does not know is wrong_region", () => {
