@@ -79,6 +79,23 @@ def _get(summary: str, schema: dict, params: list[dict] | None = None) -> dict:
 
 
 VENUE_PARAM = {"name": "venue_id", "in": "query", "required": True, "schema": INT}
+NUMBERS = {"type": "array", "items": {"type": "string", "pattern": "^[0-9A-Z]{10}$"}}
+# What the register knows that an older printout may not (the database wins offline too).
+OFFLINE_BUNDLE = {"type": "object", "properties": {
+    "revoked": {**NUMBERS, "description": "Cards of the accepted regions no longer in force "
+                "(deactivated, lost, replaced) whose validity has not ended"},
+    "revoked_as": {"type": "object", "description": "The lost and replaced among them: "
+                   "number -> [status, the new card's number or null]",
+                   "additionalProperties": {"type": "array", "minItems": 2, "maxItems": 2}},
+    "changed": {"type": "object", "required": ["base", "width", "cards"],
+                "description": "Active cards in force changed since issue (a renewal): their "
+                "last valid day and children as the register has them, which win over the QR's",
+                "properties": {
+                    "base": {"type": "string", "format": "date"},
+                    "width": {"type": "integer", "description": "characters of a number"},
+                    "cards": {"type": "array", "description": "[days from base to valid_until, "
+                              "children, the numbers sorted and joined]",
+                              "items": {"type": "array", "minItems": 3, "maxItems": 3}}}}}}
 
 
 def document() -> dict:
@@ -126,6 +143,6 @@ def document() -> dict:
                                     [VENUE_PARAM, {"name": "event_id", "in": "query",
                                                    "required": False, "schema": INT}]),
             "/api/scan/offline-bundle": _get("Keys, rules and revocations for offline checks",
-                                             {"type": "object"}, [VENUE_PARAM]),
+                                             OFFLINE_BUNDLE, [VENUE_PARAM]),
         },
     }
