@@ -72,9 +72,15 @@ export function newNonce() {
 
 // --- The bundle --------------------------------------------------------------------------
 
+// The bundle last fetched or read, kept in memory too: with many changed cards it is a
+// megabyte, too much to read back from IndexedDB at every scan.
+let current = null;
+
 export async function refreshBundle(venueId) {
   const bundle = await api.offlineBundle(venueId);
-  await store.put("bundles", { venue_id: venueId, fetched_at: Date.now(), bundle });
+  const kept = { venue_id: venueId, fetched_at: Date.now(), bundle };
+  await store.put("bundles", kept);
+  current = kept;
   return bundle;
 }
 
@@ -84,8 +90,10 @@ export async function bundleAge(venueId) {
 }
 
 async function bundleFor(venueId) {
-  const kept = await store.get("bundles", venueId);
-  return kept ? { ...kept.bundle, fetchedAt: kept.fetched_at } : null;
+  if (current?.venue_id !== venueId) {
+    current = (await store.get("bundles", venueId)) ?? null;
+  }
+  return current ? { ...current.bundle, fetchedAt: current.fetched_at } : null;
 }
 
 // --- Deciding on the device ----------------------------------------------------------------
