@@ -11,7 +11,7 @@ import re
 import subprocess
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import openpyxl
@@ -24,7 +24,7 @@ from app.models import Municipality, ScanAttempt, Visit
 from app.printing.cards import latin1
 from app.rules import TZ
 from app.stats import views as stats_views
-from app.stats.report import HEADINGS, HIDDEN, PROTECTED, build_report
+from app.stats.report import HEADINGS, HIDDEN, PROTECTED, build_report, small_cell_rule
 from app.stats.summary_pdf import summary_pdf
 from tests.support import factories
 from tests.test_stats_dashboard import Tables
@@ -308,3 +308,21 @@ def test_cards_in_force_are_read_on_the_periods_last_day(client, auth, changing)
     with force_locale("en"):
         whole = build_report(changing.a.id, date(2025, 1, 1), date(2026, 1, 1))
     assert whole.tables["months"].total["in_force"] == 2
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_no_heading_word_is_broken_across_lines(app, client, auth, changing, tmp_path, lang):
+    auth.login("coord-a")
+    words = set(read_pdf(client, tmp_path, lang, year=2025).split())
+    with app.test_request_context(), force_locale(lang):
+        report = build_report(changing.a.id, date(2025, 1, 1), TODAY + timedelta(days=1))
+        headings = {latin1(word) for table in report.tables.values()
+                    for heading in table.headings() for word in heading.split()}
+        other_texts = [*small_cell_rule(), _("Cards in force at the end of the period"),
+                       *(str(t.title) for t in report.tables.values()),
+                       *(str(row["label"]) for t in report.tables.values() for row in t.rows)]
+        known = headings | {latin1(word) for text in other_texts for word in text.split()}
+    assert headings - words == set()  # every word of every heading row stands whole,
+    pieces = {word for word in words - known for heading in headings
+              if len(word) > 2 and (heading.startswith(word) or heading.endswith(word))}
+    assert pieces == set()  # and no piece of one stands alone ("Rekisteröi" above "dyt")
