@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 from urllib.parse import quote
 
 import openpyxl
 import pytest
 
 from app.stats import exports
+from app.stats import views as stats_views
 from app.stats.report import Table
 from tests.test_stats_dashboard import B_USES, MEN_USES, OTHER_USES, WOMEN, YEAR, build_stats
 
@@ -225,3 +227,16 @@ def test_sheet_names_are_what_excel_accepts(wanted, names):
     assert made == [" ".join(n.split()) for n in names]
     assert all(len(n) <= 31 and not set(n) & set("[]:*?/\\") for n in made)
     assert len({n.casefold() for n in made}) == len(made)
+
+
+def test_the_year_so_far_is_named_after_its_year_and_says_where_it_ends(
+        client, auth, stats, monkeypatch):
+    monkeypatch.setattr(stats_views, "today", lambda: date(YEAR, 6, 15))
+    auth.login("coord-a")
+    response = workbook(client)
+    assert 'filename="kaikukortti-statistics-region-aaa-2024.xlsx"' in \
+        response.headers["Content-Disposition"]
+    book = openpyxl.load_workbook(io.BytesIO(response.get_data()))
+    assert book["By month"]["A3"].value == "Period: Jan 1, 2024–Jun 15, 2024"
+    assert [row[0] for row in book["By month"].iter_rows(min_row=8, values_only=True)][-2:] == [
+        "June 2024", "Total"]

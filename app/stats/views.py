@@ -208,12 +208,11 @@ def dashboard():
         return refusal
     kept = kept_filters()
     pdf_links = [(code, LANGUAGE_NAMES[code], {**kept, "lang": code}) for code in LANGUAGES]
-    period = period_name(report.start, report.end)
     return render_template("stats/dashboard.html", form=form, report=report, scope=report.scope_name,
-                           period=period, hidden=HIDDEN, protected=PROTECTED,
+                           period=period_name(report.start, report.end), hidden=HIDDEN,
+                           protected=PROTECTED, number=number, kept=kept, pdf_links=pdf_links,
                            charts={key: table_charts(t) for key, t in report.tables.items()},
-                           number=number, kept=kept, pdf_links=pdf_links,
-                           whole_year=period.isdigit())
+                           year=year_of(report))
 
 
 def report_table(name: str) -> tuple[Report | None, Table | Response]:
@@ -229,10 +228,17 @@ def report_table(name: str) -> tuple[Report | None, Table | Response]:
     return report, report.tables[name]
 
 
+def year_of(report: Report) -> int | None:
+    """The calendar year the report covers (the current one: so far), None for another range."""
+    year = report.start.year
+    ends = {date(year + 1, 1, 1), *([today() + timedelta(days=1)] if year == this_year() else [])}
+    return year if report.start == date(year, 1, 1) and report.end in ends else None
+
+
 def period_slug(report: Report) -> str:
     """The period for a file name: the year, or the first and last day."""
-    period = period_name(report.start, report.end)
-    return period if period.isdigit() else f"{report.start.isoformat()}_{report.last_day.isoformat()}"
+    year = year_of(report)
+    return str(year) if year else f"{report.start.isoformat()}_{report.last_day.isoformat()}"
 
 
 def download(data: bytes, content_type: str, report: Report, table: str, extension: str) -> Response:
