@@ -20,7 +20,7 @@ from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 
 from app.extensions import db
-from app.models import Municipality, ScanAttempt, Visit
+from app.models import AuditEvent, Municipality, ScanAttempt, Visit
 from app.printing.cards import latin1
 from app.rules import TZ
 from app.stats import views as stats_views
@@ -221,7 +221,9 @@ def changing(world, monkeypatch):
     regulars = [issued(a, date(2025, 1, 5), date(2025, 12, 15)) for _ in range(5)]
     lapsed = issued(a, date(2024, 3, 1), date(2025, 3, 31), gender="male")  # in force end 2024
     summer = issued(a, date(2025, 2, 10), date(2025, 9, 30))  # in force today, not at year end
-    issued(a, date(2025, 1, 20), date(2026, 1, 20), status="deactivated")  # never in force
+    # Deactivated on 5 March 2025: in force at the end of 2024, not today.
+    quit_card = issued(a, date(2024, 9, 1), date(2026, 1, 20), status="deactivated")
+    issued(a, date(2025, 1, 20), date(2026, 1, 20), status="deactivated")  # no log: never
     lost = issued(a, date(2024, 6, 1), date(2026, 6, 1), status="lost", gender="other")
     lost.replaced_by = issued(a, date(2025, 4, 10), date(2026, 4, 10), gender="other")
     autumn = issued(a, date(2025, 10, 1), date(2026, 9, 30))  # after today: not yet registered
@@ -232,6 +234,9 @@ def changing(world, monkeypatch):
     use(summer, world.college, door, date(2025, 5, 2))
     use(lost.replaced_by, world.theatre, door, date(2025, 6, 14))
     use(autumn, world.theatre, door, date(2025, 10, 2))  # after today: not in the year so far
+    db.session.flush()
+    db.session.add(AuditEvent(action="card.deactivate", object_type="cards", object_id=quit_card.id,
+                              region_id=a.id, at=datetime(2025, 3, 5, 12, tzinfo=TZ)))
     for day in (date(2024, 11, 5), date(2025, 3, 10)):
         db.session.add(ScanAttempt(action="check", card_number=lapsed.number, reason="expired",
                                    venue_id=world.theatre.id, user_id=door.id,
@@ -301,9 +306,10 @@ def test_cards_in_force_are_read_on_the_periods_last_day(client, auth, changing)
     auth.login("coord-a")
     in_force = {name: dashboard_tables(client, "en", **query)["months"][-1][2]
                 for name, query in {"2024": {"year": 2024}, "so far": {"year": 2025}}.items()}
-    # End of 2024: five regulars are not yet issued; the lapsed and the lost card count.
-    # 15 June 2025: the five regulars, the summer card and the lost card's successor.
-    assert in_force == {"2024": "2", "so far": "7"}
+    # End of 2024: five regulars are not yet issued; the lapsed, the lost and the later
+    # deactivated card count. 15 June 2025: the five regulars, the summer card and the lost
+    # card's successor.
+    assert in_force == {"2024": "3", "so far": "7"}
     # The whole of 2025 (as the PDF used to read it) ends with two: the successor and autumn.
     with force_locale("en"):
         whole = build_report(changing.a.id, date(2025, 1, 1), date(2026, 1, 1))
