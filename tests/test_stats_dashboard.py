@@ -210,8 +210,21 @@ def test_the_dashboard_links_each_table_download_and_the_summary_in_each_languag
     html = get(client, year=YEAR, region=stats.a).get_data(as_text=True)
     assert f"/stats/gender.csv?region={stats.a}&amp;year={YEAR}" in html
     assert f"/stats/months.xlsx?region={stats.a}&amp;year={YEAR}" in html
+    assert f'href="/stats/workbook.xlsx?region={stats.a}&amp;year={YEAR}"' in html
+    assert ">Download all tables (Excel)</a>" in html
     for lang in ("fi", "sv", "en"):
-        assert f"/stats/summary.pdf?year={YEAR}&amp;lang={lang}&amp;region={stats.a}" in html
+        assert f"/stats/summary.pdf?region={stats.a}&amp;year={YEAR}&amp;lang={lang}" in html
+
+
+def test_the_summary_pdf_covers_the_dashboards_date_range(client, auth, stats):
+    auth.login("coord-a")
+    query = {"period": "range", "start": "2024-03-01", "end": "2024-05-31"}
+    html = get(client, **query).get_data(as_text=True)
+    assert "Summary Mar 1, 2024–May 31, 2024 as PDF" in html
+    assert "/stats/summary.pdf?period=range&amp;start=2024-03-01&amp;end=2024-05-31&amp;lang=fi" in html
+    response = client.get("/stats/summary.pdf", query_string={**query, "lang": "en"})
+    assert response.headers["Content-Disposition"] == \
+        'attachment; filename="kaikukortti-summary-en-aaa-2024-03-01_2024-05-31.pdf"'
 
 
 def test_the_dashboard_is_linked_for_managers_only(client, auth, world):

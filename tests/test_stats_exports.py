@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
+from urllib.parse import quote
 
 import openpyxl
 import pytest
 
 from app.stats import exports
+from app.stats import views as stats_views
 from app.stats.report import Table
 from tests.test_stats_dashboard import B_USES, MEN_USES, OTHER_USES, WOMEN, YEAR, build_stats
 
@@ -126,3 +129,114 @@ def test_a_name_that_looks_like_a_formula_is_written_as_text():
     book = openpyxl.load_workbook(io.BytesIO(exports.xlsx_bytes(table, "t")))
     cell = book.active["A2"]
     assert cell.value == "=HYPERLINK(\"x\")" and cell.data_type == "s"
+
+
+# --- The workbook: every table in one file ----------------------------------------------------
+
+def workbook(client, lang: str = "en", **query):
+    """The dashboard's workbook in a language."""
+    return client.get("/stats/workbook.xlsx", query_string={"year": YEAR, **query},
+                      headers={"Accept-Language": lang})
+
+
+def test_the_workbook_has_a_sheet_for_every_table_of_the_dashboard(client, auth, stats):
+    auth.login("coord-a")
+    response = workbook(client)
+    assert response.status_code == 200 and response.mimetype == XLSX
+    book = openpyxl.load_workbook(io.BytesIO(response.get_data()))
+    assert book.sheetnames == [
+        "By month", "Category", "Art form", "Venue", "Municipality", "Issuing site", "Age group",
+        "Gender", "Life situation", "Refused scans"]
+    html = client.get("/stats", query_string={"year": YEAR},
+                      headers={"Accept-Language": "en"}).get_data(as_text=True)
+    titles = [line.split(">")[-1] for line in html.split("</h2>") if 'class="stats-section"' in line]
+    assert [sheet["A1"].value for sheet in book.worksheets] == titles[1:]  # after the PDF links
+
+
+def test_each_sheet_names_its_region_period_and_the_small_cell_rule(client, auth, stats):
+    auth.login("coord-a")
+    book = openpyxl.load_workbook(io.BytesIO(workbook(client).get_data()))
+    for sheet in book.worksheets:
+        top = [sheet.cell(row=row, column=1).value for row in range(1, 6)]
+        assert top[1:3] == ["Region: Region AAA", f"Period: {YEAR}"], sheet.title
+        assert 'fewer than 5 distinct cards is shown as "<5"' in top[3]
+        assert 'shown as "x"' in top[4]
+        assert sheet.cell(row=6, column=1).value is None  # a blank row, then the table
+
+
+def test_the_workbooks_gender_sheet_holds_numbers_and_the_hidden_cells_as_text(client, auth, stats):
+    auth.login("coord-a")
+    book = openpyxl.load_workbook(io.BytesIO(workbook(client).get_data()))
+    lines = [list(row) for row in book["Gender"].iter_rows(min_row=7, values_only=True)]
+    assert lines[0] == GENDER_HEADINGS
+    assert lines[1] == ["Female", WOMEN, WOMEN, WOMEN, WOMEN, 0]
+    assert {line[0]: line[1:] for line in lines[2:4]} == {"Male": ["<5"] * 5, "Other": ["<5"] * 5}
+    total = WOMEN + sum(MEN_USES) + OTHER_USES
+    assert lines[4] == ["Total", None, total, total, total, 0]
+    assert book["Gender"].freeze_panes == "B8"
+    assert all(isinstance(v, str) and v.startswith("Uses by") for v in
+               [book[name]["A1"].value for name in book.sheetnames[1:-1]])
+
+
+@pytest.mark.parametrize(("lang", "name", "sheet", "region"), [
+    ("fi", "kaikukortti-tilastot-alue-aaa-2024.xlsx", "Kuukausittain", "Alue: Alue AAA"),
+    ("sv", "kaikukortet-statistik-område-aaa-2024.xlsx", "Per månad", "Region: Område AAA"),
+    ("en", "kaikukortti-statistics-region-aaa-2024.xlsx", "By month", "Region: Region AAA"),
+])
+def test_the_workbook_is_named_and_written_in_the_pages_language(
+        client, auth, stats, lang, name, sheet, region):
+    auth.login("coord-a")
+    response = workbook(client, lang)
+    ascii_name = name.replace("å", "a")
+    assert response.headers["Content-Disposition"] == \
+        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+    book = openpyxl.load_workbook(io.BytesIO(response.get_data()))
+    assert book.sheetnames[0] == sheet and book.worksheets[0]["A2"].value == region
+
+
+def test_a_national_workbook_of_a_date_range_is_named_after_them(client, auth, stats):
+    auth.login("admin1")
+    response = workbook(client, "fi", period="range", start="2024-03-01", end="2024-05-31")
+    assert response.headers["Content-Disposition"] == (
+        'attachment; filename="kaikukortti-tilastot-koko-maa-2024-03-01_2024-05-31.xlsx"; '
+        "filename*=UTF-8''kaikukortti-tilastot-koko-maa-2024-03-01_2024-05-31.xlsx")
+    book = openpyxl.load_workbook(io.BytesIO(response.get_data()))
+    months = book["Kuukausittain"]
+    assert months["A2"].value == "Alue: Kaikki alueet"
+    assert months["A3"].value == "Jakso: 1.3.2024–31.5.2024"
+
+
+def test_the_workbook_keeps_to_the_accounts_region_and_the_filters(client, auth, stats):
+    auth.login("coord-a")
+    assert workbook(client, region=stats.b).status_code == 404
+    bad = workbook(client, period="range", start="2024-05-01", end="2024-01-01")
+    assert bad.status_code == 400
+    assert "The end date is before the start date." in bad.get_data(as_text=True)
+    auth.logout()
+    auth.login("issuer-a")
+    assert workbook(client).status_code in (403, 404)
+
+
+@pytest.mark.parametrize(("wanted", "names"), [
+    (["Uses: by [venue]?", "a/b\\c*d"], ["Uses  by  venue", "a b c d"]),
+    (["x" * 40, "x" * 40, "X" * 40], ["x" * 31, "x" * 27 + " (2)", "X" * 27 + " (3)"]),
+    (["'quoted'", "", "Gender", "gender"], ["quoted", "Sheet", "Gender", "gender (2)"]),
+])
+def test_sheet_names_are_what_excel_accepts(wanted, names):
+    made = exports.sheet_names(wanted)
+    assert made == [" ".join(n.split()) for n in names]
+    assert all(len(n) <= 31 and not set(n) & set("[]:*?/\\") for n in made)
+    assert len({n.casefold() for n in made}) == len(made)
+
+
+def test_the_year_so_far_is_named_after_its_year_and_says_where_it_ends(
+        client, auth, stats, monkeypatch):
+    monkeypatch.setattr(stats_views, "today", lambda: date(YEAR, 6, 15))
+    auth.login("coord-a")
+    response = workbook(client)
+    assert 'filename="kaikukortti-statistics-region-aaa-2024.xlsx"' in \
+        response.headers["Content-Disposition"]
+    book = openpyxl.load_workbook(io.BytesIO(response.get_data()))
+    assert book["By month"]["A3"].value == "Period: Jan 1, 2024–Jun 15, 2024"
+    assert [row[0] for row in book["By month"].iter_rows(min_row=8, values_only=True)][-2:] == [
+        "June 2024", "Total"]

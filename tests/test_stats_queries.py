@@ -15,9 +15,9 @@ from sqlalchemy.orm import aliased
 
 from app.cardcodes import is_valid_number
 from app.extensions import db
-from app.models import Card, IssuingSite, Municipality, Region, ScanAttempt, Venue, Visit
+from app.models import AuditEvent, Card, IssuingSite, Municipality, Region, ScanAttempt, Venue, Visit
 from app.rules import TZ
-from app.stats import queries, synthetic
+from app.stats import figures, queries, rollup, synthetic
 from tests.support import factories
 
 JAN, APR = date(2024, 1, 1), date(2024, 4, 1)
@@ -187,6 +187,19 @@ def test_a_range_ending_mid_month_counts_cards_in_force_on_its_last_day(data):
         ("2024-01", 4), ("2024-02", 5)]
     assert run(queries.cards_in_force_by_month(data.a, date(2024, 3, 1), date(2024, 3, 2))) == [
         ("2024-03", 4)]
+
+
+def test_a_deactivated_card_is_in_force_until_the_audit_log_has_it_deactivated(data):
+    c7 = db.session.scalar(sa.select(Card).where(Card.status == "deactivated"))
+    db.session.add(AuditEvent(action="card.deactivate", object_type="cards", object_id=c7.id,
+                              region_id=data.a, at=fi("2024-02-10 09:00")))
+    db.session.commit()
+    # c7 counts at the end of January (4 + 1), no longer at the end of February.
+    expected = [("2024-01", 5), ("2024-02", 5), ("2024-03", 5)]
+    assert run(queries.cards_in_force_by_month(data.a, JAN, APR)) == expected
+    rollup.refresh()  # the statistics tables follow the same rule
+    fast = figures.collect_fast(data.a, JAN, APR)["months"]
+    assert [(m["month"], m["in_force"]) for m in fast] == expected
 
 
 CULTURE, EDUCATION, SCIENCE, SPORTS = (7, 7, 7, 4, 0), (3, 3, 3, 0, 1), (1, 1, 1, 0, 0), (4, 5, 4, 2, 1)

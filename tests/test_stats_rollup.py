@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from app.cards import service as cards_service
 from app.extensions import db
 from app.models import Card, StatCardSpan, StatCardYear, StatState, Visit
+from app.rules import local_date
 from app.stats import figures, rollup, synthetic
 from tests.test_stats_queries import APR, JAN, data  # noqa: F401  (the hand-counted world)
 
@@ -146,10 +147,12 @@ def test_cards_renewed_replaced_deactivated_and_registered_after_a_refresh_are_t
     new, _token = cards_service.replace(issuer, active[1], "lost")
     cards_service.deactivate(issuer, active[2], "holder_request")
     counts = rollup.refresh()
-    # Spans stored anew: the renewed card and the lost one. The successor took over a validity
-    # that had already run out, and the deactivated card is never in force.
-    assert counts["stat_card_spans"] == 2
+    # Spans stored anew: the renewed card, the lost one and the deactivated one (in force until
+    # today, when the audit log has it deactivated). The successor took over a validity that
+    # had already run out.
+    assert counts["stat_card_spans"] == 3
     assert db.session.get(StatCardSpan, new.id) is None
+    assert db.session.get(StatCardSpan, active[2].id).end_day <= local_date(datetime.now(UTC))
     for region_id in (None, world.a.id, world.b.id):
         for year in sorted({TODAY.year - 2, TODAY.year - 1, TODAY.year, now_year}):
             assert_same(region_id, date(year, 1, 1), date(year + 1, 1, 1))

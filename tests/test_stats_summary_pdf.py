@@ -6,23 +6,28 @@ the venue table runs over several pages.
 """
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import openpyxl
 import pytest
 from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 
 from app.extensions import db
-from app.models import Municipality, ScanAttempt, Visit
+from app.models import AuditEvent, Municipality, ScanAttempt, Visit
 from app.printing.cards import latin1
-from app.stats.report import HEADINGS, HIDDEN, PROTECTED, build_report
+from app.rules import TZ
+from app.stats import views as stats_views
+from app.stats.report import HEADINGS, HIDDEN, PROTECTED, build_report, small_cell_rule
 from app.stats.summary_pdf import summary_pdf
 from tests.support import factories
+from tests.test_stats_dashboard import Tables
 
 YEAR, NEXT_YEAR = date(2024, 1, 1), date(2025, 1, 1)
 LANGS = ("fi", "sv", "en")
@@ -186,3 +191,144 @@ def test_the_whole_country_and_an_empty_period_still_make_a_summary(app, year, t
     assert text.startswith(f"Kaikukortti {shown.expected['summary']} {shown.expected['scope']}")
     assert text.count(shown.expected["no_figures"]) == 9  # every split and the refused scans
     assert f"{shown.expected['total']} 0 0 0 0 0 0 0" in text  # the months table, all zero
+
+
+# --- One report: the PDF, the dashboard and the workbook say the same -----------------------
+
+TODAY = date(2025, 6, 15)  # the statistics' "today": 2025 is the year so far
+
+
+def issued(region, on: date, valid_until: date, status: str = "active", gender: str = "female"):
+    """A card of region issued at noon (Finnish time) on a day."""
+    card = factories.card(region, status=status, site=None, valid_until=valid_until)
+    card.issued_at, card.gender = datetime(on.year, on.month, on.day, 12, tzinfo=TZ), gender
+    return card
+
+
+def use(card, venue, user, on: date, children: int = 0) -> None:
+    """One ok use of a card on a day."""
+    db.session.add(Visit(card=card, venue=venue, user_id=user.id, adults=1, children=children,
+                         category=venue.category, nonce=str(uuid.uuid4()), source="camera",
+                         occurred_at=datetime(on.year, on.month, on.day, 18, tzinfo=TZ)))
+
+
+@pytest.fixture
+def changing(world, monkeypatch):
+    """Region A, whose cards in force at the end of 2024, on "today" (15 June 2025) and at the
+    end of 2025 are three different counts, with uses before and after "today"."""
+    monkeypatch.setattr(stats_views, "today", lambda: TODAY)
+    a, door = world.a, world.users["boxoffice"]
+    regulars = [issued(a, date(2025, 1, 5), date(2025, 12, 15)) for _ in range(5)]
+    lapsed = issued(a, date(2024, 3, 1), date(2025, 3, 31), gender="male")  # in force end 2024
+    summer = issued(a, date(2025, 2, 10), date(2025, 9, 30))  # in force today, not at year end
+    # Deactivated on 5 March 2025: in force at the end of 2024, not today.
+    quit_card = issued(a, date(2024, 9, 1), date(2026, 1, 20), status="deactivated")
+    issued(a, date(2025, 1, 20), date(2026, 1, 20), status="deactivated")  # no log: never
+    lost = issued(a, date(2024, 6, 1), date(2026, 6, 1), status="lost", gender="other")
+    lost.replaced_by = issued(a, date(2025, 4, 10), date(2026, 4, 10), gender="other")
+    autumn = issued(a, date(2025, 10, 1), date(2026, 9, 30))  # after today: not yet registered
+    issued(world.b, date(2025, 2, 1), date(2026, 2, 1))  # another region's card
+    for n, card in enumerate(regulars):
+        use(card, world.theatre, door, date(2025, 3, 3 + n), children=n % 2)
+    use(lapsed, world.theatre, door, date(2024, 11, 5), children=2)
+    use(summer, world.college, door, date(2025, 5, 2))
+    use(lost.replaced_by, world.theatre, door, date(2025, 6, 14))
+    use(autumn, world.theatre, door, date(2025, 10, 2))  # after today: not in the year so far
+    db.session.flush()
+    db.session.add(AuditEvent(action="card.deactivate", object_type="cards", object_id=quit_card.id,
+                              region_id=a.id, at=datetime(2025, 3, 5, 12, tzinfo=TZ)))
+    for day in (date(2024, 11, 5), date(2025, 3, 10)):
+        db.session.add(ScanAttempt(action="check", card_number=lapsed.number, reason="expired",
+                                   venue_id=world.theatre.id, user_id=door.id,
+                                   at=datetime(day.year, day.month, day.day, 18, tzinfo=TZ)))
+    db.session.commit()
+    return world
+
+
+def read_pdf(client, tmp_path: Path, lang: str, **query) -> str:
+    """The summary PDF the dashboard links to, as pdftotext -layout text, flattened."""
+    response = client.get("/stats/summary.pdf", query_string={**query, "lang": lang})
+    assert response.status_code == 200
+    return flat("\n".join(pdf_pages(response.get_data(), tmp_path)[0]))
+
+
+def dashboard_tables(client, lang: str, **query) -> dict[str, list[list[str]]]:
+    """Each table of the dashboard as rows of cell texts, figures without group separators."""
+    response = client.get("/stats", query_string=query, headers={"Accept-Language": lang})
+    assert response.status_code == 200
+    return {key.removesuffix("-table"): [[unspaced(cell) for cell in row] for row in rows]
+            for key, rows in Tables(response.get_data(as_text=True)).tables.items()
+            if key.endswith("-table")}
+
+
+def unspaced(cell: str) -> str:
+    """A dashboard cell: "1 234" (with a no-break space in fi and sv) as "1234"."""
+    joined = cell.replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
+    return joined if joined.isdigit() else cell
+
+
+def workbook_tables(client, lang: str, **query) -> dict[str, list[list[str]]]:
+    """Each sheet of the workbook as rows of cell texts, from the table's heading row on."""
+    response = client.get("/stats/workbook.xlsx", query_string=query,
+                          headers={"Accept-Language": lang})
+    assert response.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(response.get_data()))
+    sheets = []
+    for sheet in book.worksheets:
+        rows = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        first_blank = next(i for i, row in enumerate(rows) if not any(row))
+        sheets.append([row[:len(rows[first_blank + 1])] for row in rows[first_blank + 1:]])
+    return sheets
+
+
+@pytest.mark.parametrize("lang", ["fi", "sv"])
+@pytest.mark.parametrize("query", [{"year": 2025}, {"year": 2024},
+                                   {"period": "range", "start": "2024-07-01", "end": "2025-04-30"}],
+                         ids=["the-year-so-far", "a-past-year", "a-date-range"])
+def test_the_pdf_says_every_figure_the_dashboard_and_the_workbook_say(
+        client, auth, changing, tmp_path, lang, query):
+    auth.login("coord-a")
+    shown = dashboard_tables(client, lang, **query)
+    sheets = workbook_tables(client, lang, **query)
+    text = read_pdf(client, tmp_path, lang, **query)
+    assert len(shown) == len(sheets) == 10
+    for (key, rows), sheet in zip(shown.items(), sheets, strict=True):
+        assert sheet == rows, key  # the workbook's sheet is the dashboard's table, cell by cell
+        for row in rows[1:]:  # and the PDF has each row: its label followed by its figures
+            line = latin1(" ".join(cell for cell in row if cell))
+            assert line in text, f"{key}: {line!r} is not in the PDF"
+    with force_locale(lang):
+        in_force = latin1(_("Cards in force at the end of the period"))
+    assert f"{in_force} {shown['months'][-1][2]}" in text  # the total row's "cards in force"
+
+
+def test_cards_in_force_are_read_on_the_periods_last_day(client, auth, changing):
+    auth.login("coord-a")
+    in_force = {name: dashboard_tables(client, "en", **query)["months"][-1][2]
+                for name, query in {"2024": {"year": 2024}, "so far": {"year": 2025}}.items()}
+    # End of 2024: five regulars are not yet issued; the lapsed, the lost and the later
+    # deactivated card count. 15 June 2025: the five regulars, the summer card and the lost
+    # card's successor.
+    assert in_force == {"2024": "3", "so far": "7"}
+    # The whole of 2025 (as the PDF used to read it) ends with two: the successor and autumn.
+    with force_locale("en"):
+        whole = build_report(changing.a.id, date(2025, 1, 1), date(2026, 1, 1))
+    assert whole.tables["months"].total["in_force"] == 2
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_no_heading_word_is_broken_across_lines(app, client, auth, changing, tmp_path, lang):
+    auth.login("coord-a")
+    words = set(read_pdf(client, tmp_path, lang, year=2025).split())
+    with app.test_request_context(), force_locale(lang):
+        report = build_report(changing.a.id, date(2025, 1, 1), TODAY + timedelta(days=1))
+        headings = {latin1(word) for table in report.tables.values()
+                    for heading in table.headings() for word in heading.split()}
+        other_texts = [*small_cell_rule(), _("Cards in force at the end of the period"),
+                       *(str(t.title) for t in report.tables.values()),
+                       *(str(row["label"]) for t in report.tables.values() for row in t.rows)]
+        known = headings | {latin1(word) for text in other_texts for word in text.split()}
+    assert headings - words == set()  # every word of every heading row stands whole,
+    pieces = {word for word in words - known for heading in headings
+              if len(word) > 2 and (heading.startswith(word) or heading.endswith(word))}
+    assert pieces == set()  # and no piece of one stands alone ("Rekisteröi" above "dyt")

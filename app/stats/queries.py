@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement, Select
 
-from app.models import SCAN_ACTIONS, Card, IssuingSite, Municipality, ScanAttempt, Venue, Visit
+from app.models import SCAN_ACTIONS, AuditEvent, Card, IssuingSite, Municipality, ScanAttempt, Venue, Visit
 from app.rules import REASONS, local_day_bounds
 
 AGE_GROUPS = ("0-15", "16-17", "18-29", "30-44", "45-64", "65+")
@@ -206,12 +206,14 @@ def cards_in_force_by_month(region_id: int | None, start: date, end: date) -> Se
 
     (month, cards). A card is in force on day D when it was issued by the end of D, its
     valid_until is D or later, and either it is active, or it is lost/replaced and its
-    successor was issued after D (the successor's issued_at is when the old card stopped).
-    The register keeps no time of other status changes, so two limits follow: a deactivated
-    card never counts, even for months before it was deactivated; and a renewed card counts
-    with its new valid_until, even for a month in which it had already lapsed.
+    successor was issued after D (the successor's issued_at is when the old card stopped), or
+    it is deactivated and the audit log has it deactivated after D. Two limits follow from
+    what the register keeps: a deactivated card with no audit entry (purged log, imported
+    data) never counts; and a renewed card counts with its new valid_until, even for a month
+    in which it had already lapsed.
     """
     successor = aliased(Card)
+    deactivated = deactivations().subquery()
     counts = []
     for label, _, after in months(start, end):
         cutoff, last_day = local_midnight(after), after - timedelta(days=1)
@@ -219,13 +221,23 @@ def cards_in_force_by_month(region_id: int | None, start: date, end: date) -> Se
             sa.select(sa.literal(label).label("month"), sa.func.count(Card.id).label("cards"))
             .select_from(Card)
             .outerjoin(successor, successor.id == Card.replaced_by_id)
+            .outerjoin(deactivated, deactivated.c.card_id == Card.id)
             .where(Card.issued_at < cutoff, Card.valid_until >= last_day,
                    sa.or_(Card.status == "active",
                           sa.and_(Card.status.in_(("lost", "replaced")),
-                                  successor.issued_at >= cutoff)),
+                                  successor.issued_at >= cutoff),
+                          sa.and_(Card.status == "deactivated", deactivated.c.at >= cutoff)),
                    *_card_scope(region_id)))
     rows = sa.union_all(*counts).subquery()
     return sa.select(rows.c.month, rows.c.cards).order_by(rows.c.month)
+
+
+def deactivations() -> Select:
+    """When each card was last deactivated, from the audit log: (card_id, at)."""
+    return (sa.select(AuditEvent.object_id.label("card_id"), sa.func.max(AuditEvent.at).label("at"))
+            .where(AuditEvent.object_type == Card.__tablename__,
+                   AuditEvent.action == "card.deactivate")
+            .group_by(AuditEvent.object_id))
 
 
 def refused_scans_by_reason(region_id: int | None, start: date, end: date,

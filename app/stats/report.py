@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import format_date, get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.cards.forms import GENDER_LABELS, LIFE_SITUATION_LABELS
@@ -62,6 +63,9 @@ TITLES = {
     "life_situation": _l("Uses by the holder's life situation"),
     "refused": _l("Refused scans by reason"),
 }
+# Short names for a workbook's sheets (Excel allows 31 characters): the split's own heading.
+SHEET_NAMES = {"months": _l("By month"), "refused": HEADINGS["scans"],
+               **{split: HEADINGS[split] for split in SPLIT_ORDER}}
 _VALUE_LABELS = {"category": CATEGORY_LABELS, "art_form": ART_FORM_LABELS, "gender": GENDER_LABELS,
                  "life_situation": LIFE_SITUATION_LABELS, "reason": REASON_LABELS}
 
@@ -108,6 +112,18 @@ def scope_name(region: Region | None) -> str:
     if region is None:
         return str(_l("All regions"))
     return region.name(str(get_locale() or "fi"))
+
+
+def small_cell_rule() -> list[str]:
+    """The small-cell rule in words: which cells show "<5", and which "x" and why."""
+    return [
+        _("In the tables by holder (municipality, issuing site, age group, gender and life "
+          "situation), a cell that stands for fewer than %(limit)d distinct cards is shown as "
+          "\"%(hidden)s\" to protect the holders' privacy.", limit=SMALL_CELL, hidden=HIDDEN),
+        _("Where a table would have only one such cell, the next smallest is hidden too and "
+          "shown as \"%(protected)s\", so that the hidden cell cannot be worked out from the "
+          "total.", protected=PROTECTED),
+    ]
 
 
 def build_report(region_id: int | None, start: date, end: date) -> Report:

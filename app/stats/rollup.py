@@ -8,7 +8,8 @@ dashboard needs instead, by Finnish calendar day:
 - stat_card_years:  each card's first ok use of a year, per region of the venue and anywhere
                     (scope 0), with the card's facts — distinct cards of any split;
 - stat_card_spans:  the days each card is in force, by the rule of
-                    queries.cards_in_force_by_month;
+                    queries.cards_in_force_by_month (a deactivated card: until the audit log's
+                    time of its deactivation);
 - stat_card_days:   per region and day, cards registered and cards coming into and going out of
                     force: cards in force on a day is a running sum.
 
@@ -52,7 +53,7 @@ from app.models import (
     utcnow,
 )
 from app.rules import TZ, local_date, local_day_bounds
-from app.stats.queries import AGE_BANDS, chunked
+from app.stats.queries import AGE_BANDS, chunked, deactivations
 
 MARGIN = timedelta(minutes=5)
 ANYWHERE = 0
@@ -263,17 +264,21 @@ def _chunks(items: Iterable) -> Iterator[list]:
 
 
 def card_span(status: str, issued_at: datetime | None, valid_until: date | None,
-              successor_issued_at: datetime | None) -> tuple[date, date] | None:
+              successor_issued_at: datetime | None,
+              deactivated_at: datetime | None = None) -> tuple[date, date] | None:
     """The days [start, end) a card is in force, None if never.
 
     The rule of queries.cards_in_force_by_month: from its issue day through valid_until while
-    active; a lost or replaced card until its successor was issued; a deactivated card never.
+    active; a lost or replaced card until its successor was issued; a deactivated card until
+    the day it was deactivated (never, when the audit log does not say when).
     """
     if issued_at is None or valid_until is None:
         return None
     start, end = local_date(issued_at), valid_until + timedelta(days=1)
     if status in ("lost", "replaced") and successor_issued_at is not None:
         end = min(end, local_date(successor_issued_at))
+    elif status == "deactivated" and deactivated_at is not None:
+        end = min(end, local_date(deactivated_at))
     elif status != "active":
         return None
     return (start, end) if start < end else None
@@ -282,16 +287,18 @@ def card_span(status: str, issued_at: datetime | None, valid_until: date | None,
 def _spans(card_ids: list[int] | None = None) -> dict[int, tuple[int, date, date | None, date | None]]:
     """card id: (region, issue day, span start, span end) of all cards or of the given ones."""
     successor = aliased(Card)
+    deactivated = deactivations().subquery()
     query = (sa.select(Card.id, Card.region_id, Card.status, Card.issued_at, Card.valid_until,
-                       successor.issued_at)
+                       successor.issued_at, deactivated.c.at)
              .outerjoin(successor, successor.id == Card.replaced_by_id)
+             .outerjoin(deactivated, deactivated.c.card_id == Card.id)
              .where(Card.issued_at.is_not(None)))
     found = {}
     for chunk in ([None] if card_ids is None else _chunks(card_ids)):
         part = query if chunk is None else query.where(Card.id.in_(chunk))
-        for card_id, region, status, issued_at, valid_until, successor_at in db.session.execute(
-                part.execution_options(yield_per=20_000)):
-            span = card_span(status, issued_at, valid_until, successor_at)
+        for card_id, region, status, issued_at, valid_until, successor_at, deactivated_at in \
+                db.session.execute(part.execution_options(yield_per=20_000)):
+            span = card_span(status, issued_at, valid_until, successor_at, deactivated_at)
             found[card_id] = (region, local_date(issued_at), *(span or (None, None)))
     return found
 

@@ -7,6 +7,8 @@ The "<5" rule was applied when the report was built; this module only shows what
 """
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +19,7 @@ from fpdf.enums import RenderStyle
 
 from app.printing.cards import latin1
 from app.rules import TZ
-from app.stats.report import HEADINGS, HIDDEN, PROTECTED, SMALL_CELL, Report, Table
+from app.stats.report import HEADINGS, Report, Table, small_cell_rule
 
 FONT = "Helvetica"  # a core font: Latin-1 only, nothing to embed, fast
 MARGIN = 15.0
@@ -41,6 +43,7 @@ ROW_HEIGHT = 4.2  # mm a line of a table row
 TEXT_DROP = 1.25  # from a row line's foot up to the text baseline
 CELL_PAD = 1.2
 LABEL_COLUMN = 62.0
+LABEL_MIN = 34.0  # the least a label column gets when the figures' headings need the room
 KEY_FIGURE_COLUMNS = [90.0, 30.0]
 KEY_FIGURES = ("registered", "in_force", "taken_into_use", "uses", "adults", "children",
                "assistants")
@@ -99,13 +102,8 @@ def _title_block(pdf: FPDF, report: Report) -> None:
     today = format_date(datetime.now(TZ).date(), "long")
     _line(pdf, _("Generated on %(date)s", date=today), 9, "", MUTED, 5)
     pdf.ln(2)
-    _paragraph(pdf, _("In the tables by holder (municipality, issuing site, age group, gender "
-                      "and life situation), a cell that stands for fewer than %(limit)d distinct "
-                      "cards is shown as \"%(hidden)s\" to protect the holders' privacy.",
-                      limit=SMALL_CELL, hidden=HIDDEN))
-    _paragraph(pdf, _("Where a table would have only one such cell, the next smallest is hidden "
-                      "too and shown as \"%(protected)s\", so that the hidden cell cannot be "
-                      "worked out from the total.", protected=PROTECTED))
+    for paragraph in small_cell_rule():
+        _paragraph(pdf, paragraph)
     pdf.ln(4)
 
 
@@ -177,51 +175,90 @@ def _bar_chart(pdf: FPDF, table: Table) -> None:
     pdf.ln(3)
 
 
+@dataclass
+class _Layout:
+    """A table's heading row and column widths; the heading size fits its longest word."""
+
+    headings: list[str]
+    widths: list[float]
+    heading_size: float
+
+
 def _table(pdf: FPDF, table: Table) -> None:
     """The whole table, drawn row by row; after a page break its heading row comes again."""
-    widths = _column_widths(pdf, len(table.columns))
     headings = [latin1(h) for h in table.headings()]
     body = [[str(row["label"]), *map(_figure, table.cells(row)[1:])] for row in table.rows]
-    if pdf.get_y() + 3 * ROW_HEIGHT + _heading_height(pdf, headings, widths) > pdf.page_break_trigger:
-        pdf.add_page()  # never a heading row alone at the foot of a page
-    _table_row(pdf, headings, widths, "B", HEADING_FILL, heading=True)
-    for index, cells in enumerate(body):
-        _make_room(pdf, ROW_HEIGHT * _line_count(pdf, cells[0], widths[0]), headings, widths)
-        _table_row(pdf, cells, widths, "", STRIPE_FILL if index % 2 else None)
+    total = None
     if table.total:
         total = [str(table.total["label"]), *(_figure(table.total.get(c, ""))
                                               for c in table.columns[1:])]
-        _make_room(pdf, ROW_HEIGHT * _line_count(pdf, total[0], widths[0]), headings, widths)
+    widths = _column_widths(pdf, headings, [*body, *([total] if total else [])])
+    layout = _Layout(headings, widths, _heading_size(pdf, headings, widths))
+    if pdf.get_y() + 3 * ROW_HEIGHT + _heading_height(pdf, layout) > pdf.page_break_trigger:
+        pdf.add_page()  # never a heading row alone at the foot of a page
+    _heading_row(pdf, layout)
+    for index, cells in enumerate(body):
+        _make_room(pdf, ROW_HEIGHT * _line_count(pdf, cells[0], widths[0]), layout)
+        _table_row(pdf, cells, widths, "", STRIPE_FILL if index % 2 else None)
+    if total:
+        _make_room(pdf, ROW_HEIGHT * _line_count(pdf, total[0], widths[0]), layout)
         pdf.set_draw_color(*INK)
         pdf.set_line_width(0.3)
         pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + sum(widths), pdf.get_y())
         _table_row(pdf, total, widths, "B", None)
 
 
-def _make_room(pdf: FPDF, height: float, headings: list[str], widths: list[float]) -> None:
+def _heading_row(pdf: FPDF, layout: _Layout) -> None:
+    _table_row(pdf, layout.headings, layout.widths, "B", HEADING_FILL, heading=True,
+               size=layout.heading_size)
+
+
+def _make_room(pdf: FPDF, height: float, layout: _Layout) -> None:
     # A row that does not fit goes to the next page, under a repeated heading row.
     if pdf.get_y() + height > pdf.page_break_trigger:
         pdf.add_page()
-        _table_row(pdf, headings, widths, "B", HEADING_FILL, heading=True)
+        _heading_row(pdf, layout)
 
 
-def _column_widths(pdf: FPDF, count: int) -> list[float]:
-    # The label gets the room it needs most; figures share the rest evenly.
+def _column_widths(pdf: FPDF, headings: list[str], lines: list[list[str]]) -> list[float]:
+    """The label gets the room it needs most; figures share the rest evenly, each at least as
+    wide as its figures and the longest word of its heading (headings never break mid-word)."""
     width = pdf.w - pdf.l_margin - pdf.r_margin
+    count = len(headings)
     if count <= 2:
         return [width * 0.7, width * 0.3][:count]
-    figure = (width - LABEL_COLUMN) / (count - 1)
-    return [LABEL_COLUMN, *([figure] * (count - 1))]
+    even = (width - LABEL_COLUMN) / (count - 1)
+    needs = []
+    for column in range(1, count):
+        pdf.set_font(FONT, "B", TABLE_SIZE)
+        texts = [piece for piece, _ in _pieces(headings[column])] + [line[column] for line in lines]
+        needs.append(max(even, *(pdf.get_string_width(t) + 2 * CELL_PAD for t in texts)))
+    room = width - LABEL_MIN
+    if sum(needs) > room:  # the heading row gets a smaller type instead (_heading_size)
+        needs = [need * room / sum(needs) for need in needs]
+    return [width - sum(needs), *needs]
+
+
+def _heading_size(pdf: FPDF, headings: list[str], widths: list[float]) -> float:
+    """The table's size of type, or smaller if a heading word would not fit its column."""
+    pdf.set_font(FONT, "B", TABLE_SIZE)
+    ratio = min(((width - 2 * CELL_PAD) / pdf.get_string_width(piece)
+                 for heading, width in zip(headings, widths, strict=True)
+                 for piece, _ in _pieces(heading)), default=1.0)
+    return TABLE_SIZE if ratio >= 1 else int(TABLE_SIZE * ratio * 10) / 10
 
 
 def _table_row(pdf: FPDF, cells: list[str], widths: list[float], style: str,
-               fill: tuple[int, int, int] | None, heading: bool = False) -> None:
+               fill: tuple[int, int, int] | None, heading: bool = False,
+               size: float = TABLE_SIZE) -> None:
     """One row: the label wraps on as many lines as it needs; figures stand right-aligned.
 
-    A heading row wraps every cell and aligns them on their last line.
+    A heading row wraps every cell, only between words or after a hyphen, and aligns them on
+    their last line.
     """
-    pdf.set_font(FONT, style, TABLE_SIZE)
-    wrapped = [_wrap(pdf, text, width - 2 * CELL_PAD) if i == 0 or heading else [text]
+    pdf.set_font(FONT, style, size)
+    wrapped = [_wrap(pdf, text, width - 2 * CELL_PAD, break_words=not heading)
+               if i == 0 or heading else [text]
                for i, (text, width) in enumerate(zip(cells, widths, strict=True))]
     lines = max(len(w) for w in wrapped)
     height = lines * ROW_HEIGHT
@@ -245,10 +282,10 @@ def _table_row(pdf: FPDF, cells: list[str], widths: list[float], style: str,
     pdf.set_y(y + height)
 
 
-def _heading_height(pdf: FPDF, headings: list[str], widths: list[float]) -> float:
-    pdf.set_font(FONT, "B", TABLE_SIZE)
-    return ROW_HEIGHT * max(len(_wrap(pdf, h, w - 2 * CELL_PAD))
-                            for h, w in zip(headings, widths, strict=True))
+def _heading_height(pdf: FPDF, layout: _Layout) -> float:
+    pdf.set_font(FONT, "B", layout.heading_size)
+    return ROW_HEIGHT * max(len(_wrap(pdf, h, w - 2 * CELL_PAD, break_words=False))
+                            for h, w in zip(layout.headings, layout.widths, strict=True))
 
 
 def _line_count(pdf: FPDF, text: str, width: float) -> int:
@@ -256,26 +293,32 @@ def _line_count(pdf: FPDF, text: str, width: float) -> int:
     return len(_wrap(pdf, text, width - 2 * CELL_PAD))
 
 
-def _wrap(pdf: FPDF, text: str, width: float) -> list[str]:
-    """The text in Latin-1, broken into lines no wider than width, at spaces where it can."""
+def _pieces(text: str) -> list[tuple[str, bool]]:
+    """The text's words, each cut after its hyphens: (piece, whether a space comes before it)."""
+    return [(part, index == 0) for word in text.split()
+            for index, part in enumerate(re.findall(r"[^-]*-+|[^-]+", word))]
+
+
+def _wrap(pdf: FPDF, text: str, width: float, break_words: bool = True) -> list[str]:
+    """The text in Latin-1, broken into lines no wider than width, between words or after a
+    hyphen; a word longer than a line is cut only when `break_words` (names in a table)."""
     text = latin1(text)
     if pdf.get_string_width(text) <= width:
         return [text]
     lines, line = [], ""
-    for word in text.split():
-        candidate = f"{line} {word}" if line else word
-        if pdf.get_string_width(candidate) <= width:
+    for piece, spaced in _pieces(text):
+        candidate = f"{line} {piece}" if line and spaced else line + piece
+        if not line or pdf.get_string_width(candidate) <= width:
             line = candidate
-            continue
-        if line:
+        else:
             lines.append(line)
-        while pdf.get_string_width(word) > width and len(word) > 1:
-            cut = len(word) - 1
-            while cut > 1 and pdf.get_string_width(word[:cut]) > width:
+            line = piece
+        while break_words and pdf.get_string_width(line) > width and len(line) > 1:
+            cut = len(line) - 1
+            while cut > 1 and pdf.get_string_width(line[:cut]) > width:
                 cut -= 1
-            lines.append(word[:cut])
-            word = word[cut:]
-        line = word
+            lines.append(line[:cut])
+            line = line[cut:]
     return [*lines, line] if line else lines
 
 

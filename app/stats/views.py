@@ -5,7 +5,10 @@ the same filters from the query string, so a download is the table that is on th
 """
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import date, datetime, timedelta
+from urllib.parse import quote
 
 from flask import Response, abort, make_response, render_template, request
 from flask_babel import force_locale, format_date, format_decimal, get_locale
@@ -27,7 +30,16 @@ from app.manage.scope import MANAGERS, regions_of
 from app.models import Region
 from app.rules import TZ, years_after
 from app.stats import bp, charts, exports
-from app.stats.report import HIDDEN, PROTECTED, TITLES, Report, Table, build_report, scope_name
+from app.stats.report import (
+    HIDDEN,
+    PROTECTED,
+    TITLES,
+    Report,
+    Table,
+    build_report,
+    scope_name,
+    small_cell_rule,
+)
 from app.stats.summary_pdf import summary_pdf
 
 FIRST_YEAR = 2015  # the earliest year offered, and the earliest day a date range may start
@@ -36,9 +48,14 @@ FILTERS = ("region", "period", "year", "start", "end")
 MONTH_CHARTS = ("uses", "registered")  # the months table gets two charts: a flow and new cards
 
 
+def today() -> date:
+    """Today in Finland: the current year's statistics run up to it."""
+    return datetime.now(TZ).date()
+
+
 def this_year() -> int:
     """The current year in Finland."""
-    return datetime.now(TZ).year
+    return today().year
 
 
 class StatsFilterForm(FlaskForm):
@@ -79,13 +96,17 @@ class StatsFilterForm(FlaskForm):
         return not self.end.errors
 
     def bounds(self) -> tuple[date, date]:
-        """The first day and the day after the last; the current year runs up to today."""
+        """The first day and the day after the last; the current year runs up to today.
+
+        The one period of every view (dashboard, table files, workbook, summary PDF), so that
+        all of them show the same figures: "cards in force" is read on the period's last day.
+        """
         if self.period.data == "range":
             return self.start.data, self.end.data + timedelta(days=1)
         year = self.year.data
         end = date(year + 1, 1, 1)
         if year == this_year():  # months to come would show cards "in force" that may not be
-            end = min(end, datetime.now(TZ).date() + timedelta(days=1))
+            end = min(end, today() + timedelta(days=1))
         return date(year, 1, 1), end
 
 
@@ -167,22 +188,31 @@ def rejected(form: StatsFilterForm, region: Region | None) -> Response:
                                          scope=scope_name(region)), 400)
 
 
+def filtered_report() -> tuple[Report | None, StatsFilterForm, Response | None]:
+    """The one report of the query's region and period, which every view shows.
+
+    With invalid filters the report is None and the answer is the dashboard with the errors.
+    """
+    form, region, valid = filtered()
+    if not valid:
+        return None, form, rejected(form, region)
+    return build_report(region.id if region else None, *form.bounds()), form, None
+
+
 @bp.route("")
 @roles(*MANAGERS)
 def dashboard():
     """Every table of the chosen region and period, each with its chart and downloads."""
-    form, region, valid = filtered()
-    if not valid:
-        return rejected(form, region)
-    start, end = form.bounds()
-    report = build_report(region.id if region else None, start, end)
-    pdf_links = [(code, LANGUAGE_NAMES[code], {"year": form.year.data, "lang": code,
-                                                **({"region": region.id} if region else {})})
-                 for code in LANGUAGES]
-    return render_template("stats/dashboard.html", form=form, report=report, scope=scope_name(region),
-                           period=period_name(start, end), hidden=HIDDEN, protected=PROTECTED,
+    report, form, refusal = filtered_report()
+    if report is None:
+        return refusal
+    kept = kept_filters()
+    pdf_links = [(code, LANGUAGE_NAMES[code], {**kept, "lang": code}) for code in LANGUAGES]
+    return render_template("stats/dashboard.html", form=form, report=report, scope=report.scope_name,
+                           period=period_name(report.start, report.end), hidden=HIDDEN,
+                           protected=PROTECTED, number=number, kept=kept, pdf_links=pdf_links,
                            charts={key: table_charts(t) for key, t in report.tables.items()},
-                           number=number, kept=kept_filters(), pdf_links=pdf_links)
+                           year=year_of(report))
 
 
 def report_table(name: str) -> tuple[Report | None, Table | Response]:
@@ -192,26 +222,47 @@ def report_table(name: str) -> tuple[Report | None, Table | Response]:
     """
     if name not in TITLES:  # before the report is built: a wrong name costs nothing
         abort(404)
-    form, region, valid = filtered()
-    if not valid:
-        return None, rejected(form, region)
-    report = build_report(region.id if region else None, *form.bounds())
-    table = report.tables.get(name)
-    if table is None:
-        abort(404)
-    return report, table
+    report, _form, refusal = filtered_report()
+    if report is None:
+        return None, refusal
+    return report, report.tables[name]
+
+
+def year_of(report: Report) -> int | None:
+    """The calendar year the report covers (the current one: so far), None for another range."""
+    year = report.start.year
+    ends = {date(year + 1, 1, 1), *([today() + timedelta(days=1)] if year == this_year() else [])}
+    return year if report.start == date(year, 1, 1) and report.end in ends else None
+
+
+def period_slug(report: Report) -> str:
+    """The period for a file name: the year, or the first and last day."""
+    year = year_of(report)
+    return str(year) if year else f"{report.start.isoformat()}_{report.last_day.isoformat()}"
 
 
 def download(data: bytes, content_type: str, report: Report, table: str, extension: str) -> Response:
     """A file to save, named after the table, the scope and the period."""
     scope = report.region.code if report.region else "all"
-    period = period_name(report.start, report.end)
-    if not period.isdigit():
-        period = f"{report.start.isoformat()}_{report.last_day.isoformat()}"
-    name = secure_filename(f"kaikukortti-{table}-{scope}-{period}.{extension}".lower())
+    name = secure_filename(f"kaikukortti-{table}-{scope}-{period_slug(report)}.{extension}".lower())
     return Response(data, content_type=content_type, headers={
         "Content-Disposition": f'attachment; filename="{name}"',
         "Cache-Control": "private, no-store"})
+
+
+def workbook_name(report: Report) -> str:
+    """The workbook's file name in the page's language ("kaikukortti-tilastot-pirkanmaa-2026")."""
+    scope = report.scope_name if report.region else _("all-regions")
+    stem = _("kaikukortti-statistics")
+    words = f"{stem} {scope} {period_slug(report)}".lower()
+    return re.sub(r"[^\w.]+", "-", words).strip("-") + ".xlsx"
+
+
+def attachment(name: str) -> str:
+    """A Content-Disposition naming the file: an ASCII filename, and the exact one as filename*."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    ascii_name = secure_filename(ascii_name) or "kaikukortti.xlsx"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 @bp.route("/<table>.csv")
@@ -235,18 +286,33 @@ def table_xlsx(table: str):
     return download(exports.xlsx_bytes(shown, title), exports.XLSX_TYPE, report, table, "xlsx")
 
 
+@bp.route("/workbook.xlsx")
+@roles(*MANAGERS)
+def workbook():
+    """Every table of the dashboard in one Excel workbook, a sheet each."""
+    report, _form, refusal = filtered_report()
+    if report is None:
+        return refusal
+    period = period_name(report.start, report.end)
+    preamble = [_("Region: %(region)s", region=report.scope_name),
+                _("Period: %(period)s", period=period), *small_cell_rule()]
+    name = _("Kaikukortti statistics")
+    title = f"{name} – {report.scope_name}, {period}"
+    return Response(exports.workbook_bytes(report, title, preamble), content_type=exports.XLSX_TYPE,
+                    headers={"Content-Disposition": attachment(workbook_name(report)),
+                             "Cache-Control": "private, no-store"})
+
+
 @bp.route("/summary.pdf")
 @roles(*MANAGERS)
 def summary():
-    """The annual summary of a region (admin: or the country) as a PDF in fi, sv or en."""
-    form, region, valid = filtered()
-    if not valid:
-        return rejected(form, region)
+    """The summary of the dashboard's region and period as a PDF in fi, sv or en."""
     lang = request.args.get("lang") or str(get_locale())
     if lang not in LANGUAGES:
         abort(404)
-    year = form.year.data
     with force_locale(lang):
-        report = build_report(region.id if region else None, date(year, 1, 1), date(year + 1, 1, 1))
+        report, _form, refusal = filtered_report()
+        if report is None:
+            return refusal
         pdf = summary_pdf(report)
     return download(pdf, "application/pdf", report, f"summary-{lang}", "pdf")

@@ -3,9 +3,15 @@ wider than the screen but the tables, which scroll inside their frames, and the 
 """
 from __future__ import annotations
 
+import io
+from datetime import datetime
+from pathlib import Path
+
+import openpyxl
 import pytest
 from playwright.sync_api import expect
 
+from app.rules import TZ
 from tests.browser.conftest import assert_no_axe_violations
 from tests.browser.test_issuing import log_in
 
@@ -46,3 +52,26 @@ def test_a_bad_range_is_explained_and_a_good_one_is_shown(page, live_server):
     rows = page.locator("#months-table tbody tr")
     expect(rows).to_have_count(3)
     expect(rows.first.locator("th")).to_have_text("kesäkuu 2025")
+
+
+@pytest.mark.parametrize(("language", "text", "name", "region"), [
+    ("fi", "Lataa kaikki taulukot (Excel)", "kaikukortti-tilastot-pirkanmaa", "Alue: Pirkanmaa"),
+    ("sv", "Ladda ner alla tabeller (Excel)", "kaikukortet-statistik-birkaland",
+     "Region: Birkaland"),
+])
+def test_one_link_on_a_phone_downloads_every_table_as_one_workbook(
+        page, live_server, language, text, name, region):
+    log_in(page, live_server, "coordinator")
+    page.goto(f"{live_server.url}/lang/{language}?next=/stats")
+    link = page.get_by_role("link", name=text, exact=True)
+    link.scroll_into_view_if_needed()
+    expect(link).to_be_in_viewport()
+    box = link.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 360
+    with page.expect_download() as download_info:
+        link.click()
+    download = download_info.value
+    assert download.suggested_filename == f"{name}-{datetime.now(TZ).year}.xlsx"
+    book = openpyxl.load_workbook(io.BytesIO(Path(download.path()).read_bytes()))
+    assert len(book.worksheets) == page.locator(".stats-contents li").count() == 10
+    assert all(sheet["A2"].value == region for sheet in book.worksheets)
