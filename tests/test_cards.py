@@ -1,6 +1,7 @@
 """The issuer's screens: register, hand over, find, renew, replace, deactivate, print (issue 3)."""
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -32,8 +33,8 @@ def municipality_of(region) -> Municipality:
 def registration(world, **changes) -> dict:
     """A complete registration form for region A."""
     data = {"municipality": str(municipality_of(world.a).id), "postcode": "33100",
-            "birth_year": "1980", "children": "2", "kind": "personal", "gender": "",
-            "life_situation": "", "preprinted_number": ""}
+            "birth_year": "1980", "children": "2", "kind": "personal", "gender": "not_given",
+            "life_situation": "not_given", "preprinted_number": ""}
     data.update(changes)
     return data
 
@@ -78,10 +79,55 @@ def test_registering_saves_the_card_for_the_site_and_goes_to_the_hand_over(world
     assert audit_actions() == ["card.register"]
 
 
-def test_voluntary_fields_may_stay_empty(world, issuer, client):
+def test_a_holder_who_prefers_not_to_answer_the_voluntary_questions_is_saved_as_unknown(
+        world, issuer, client):
     post(client, "/cards/new", registration(world))
     [card] = cards()
     assert card.gender is None and card.life_situation is None
+
+
+def test_no_choice_that_feeds_the_statistics_is_made_for_the_issuer(world, issuer, client):
+    page = text(client.get("/cards/new"))
+    for name in ("municipality", "gender", "life_situation"):
+        select = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', page, re.S).group(1)
+        options = re.findall(r"<option([^>]*)>([^<]*)</option>", select)
+        assert options[0][1] == "Valitse…" and 'value=""' in options[0][0]
+        assert [attrs for attrs, _ in options if "selected" in attrs] in ([], [options[0][0]])
+    assert "checked" not in re.search(r'<fieldset[^>]*>\s*<legend>Korttityyppi.*?</fieldset>',
+                                      page, re.S).group(0)
+
+
+def test_a_choice_left_empty_is_an_error_on_its_field_and_nothing_is_saved(world, issuer, client):
+    form = registration(world, municipality="", gender="", life_situation="")
+    del form["kind"]
+    response = post(client, "/cards/new", form, headers={"Accept-Language": "en"})
+    page = text(response)
+    assert response.status_code == 400
+    for field in ("municipality", "kind", "gender", "life_situation"):
+        assert f'id="{field}-error"' in page
+    assert "Choose the home municipality." in page and "Choose the card type." in page
+    assert cards() == []
+
+
+def test_every_error_of_the_form_shows_at_once_with_the_allowed_range(world, issuer, client,
+                                                                       today):
+    response = post(client, "/cards/new", registration(
+        world, postcode="abc", children="999", birth_year=str(today.year - 6)),
+        headers={"Accept-Language": "fi"})
+    page = text(response)
+    assert response.status_code == 400
+    assert "Postinumerossa on viisi numeroa" in page
+    assert "Anna luku väliltä 0–20." in page
+    assert f"Syntymävuoden on oltava 1900–{today.year - 16}" in page
+    assert page.count('aria-invalid="true"') == 3
+    assert cards() == []
+
+
+@pytest.mark.parametrize("year", ["1850", "1899", "3000"])
+def test_a_birth_year_out_of_range_says_which_years_are_allowed(world, issuer, client, today, year):
+    page = text(post(client, "/cards/new", registration(world, birth_year=year),
+                     headers={"Accept-Language": "en"}))
+    assert f"The year of birth must be 1900–{today.year - 16}" in page
 
 
 def test_the_form_says_which_fields_are_voluntary(world, issuer, client):
@@ -94,7 +140,8 @@ def test_a_holder_under_sixteen_is_refused_with_the_reason_and_nothing_is_saved(
     response = post(client, "/cards/new", registration(world, birth_year=str(today.year - 15)),
                     headers={"Accept-Language": "en"})
     assert response.status_code == 400
-    assert f"born in {today.year - 16} or earlier" in text(response)
+    assert f"must be 1900–{today.year - 16}: the card is for people aged 16 or over" in \
+        text(response)
     assert cards() == [] and audit_actions() == []
 
 
@@ -108,9 +155,11 @@ def test_a_holder_who_turns_sixteen_this_year_may_register(world, issuer, client
     ("postcode", "abcde", "five digits"),
     ("birth_year", "", "year of birth"),
     ("birth_year", "nineteen", "year of birth"),
-    ("children", "-1", "Between 0 and 20"),
-    ("children", "21", "Between 0 and 20"),
-    ("municipality", "999999", "Not a valid choice"),
+    ("children", "-1", "from 0 to 20"),
+    ("children", "21", "from 0 to 20"),
+    ("municipality", "999999", "Choose a municipality of your region"),
+    ("kind", "family", "Choose the card type"),
+    ("gender", "unknown", "or “Prefers not to say”"),
     ("preprinted_number", "HELLO", "not a card number"),
 ])
 def test_a_wrong_field_is_named_with_what_to_fix_and_nothing_is_saved(world, issuer, client,
@@ -120,7 +169,8 @@ def test_a_wrong_field_is_named_with_what_to_fix_and_nothing_is_saved(world, iss
     assert response.status_code == 400
     page = text(response)
     assert message in page
-    assert f'id="{field}-error"' in page and 'aria-invalid="true"' in page
+    assert f'id="{field}-error"' in page
+    assert 'aria-invalid="true"' in page or f'aria-describedby="{field}-error"' in page  # radios
     assert cards() == []
 
 
@@ -229,7 +279,7 @@ def test_the_card_page_shows_status_validity_and_uses_with_dates_and_venues(worl
     page = text(client.get(f"/cards/{card.number}"))
     assert format_number(card.number) in page
     assert "Teatteri" in page and "4.3.2026" in page
-    assert "Aktiivinen" in page or "Active" in page
+    assert "<dd class=\"standing standing-valid\">Voimassa</dd>" in page
 
 
 def test_the_search_page_lists_the_sites_latest_cards_only(world, issuer, client):
