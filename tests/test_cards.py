@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from app import rules
 from app.cardcodes import format_number
 from app.cards.service import hash_link_token
 from app.extensions import db
@@ -16,6 +17,7 @@ from app.printing.qr import qr_svg
 from app.rules import valid_until_for
 from tests.conftest import csrf_token
 from tests.support import factories
+from tests.test_printing import slot_of, word_boxes_mm
 
 
 @pytest.fixture
@@ -341,6 +343,119 @@ def test_deactivating_needs_one_of_the_fixed_reasons(world, issuer, client):
         {"reason": "holder_request"}]
 
 
+def test_deactivation_asks_first_with_the_reason_and_changes_nothing_until_confirmed(
+        world, issuer, client):
+    card = factories.card(world.a, site=world.site_a)
+    db.session.commit()
+    card_page = text(client.get(f"/cards/{card.number}"))
+    assert f'href="/cards/{card.number}/deactivate"' in card_page
+    assert f'action="/cards/{card.number}/deactivate"' not in card_page  # no one-tap form
+    ask = client.get(f"/cards/{card.number}/deactivate")
+    assert ask.status_code == 200
+    assert f"Poistetaanko kortti {format_number(card.number)} käytöstä?" in text(ask)
+    assert 'name="reason"' in text(ask) and "checked" not in text(ask)
+    unanswered = post(client, f"/cards/{card.number}/deactivate", {})
+    assert unanswered.status_code == 400
+    assert "Valitse, miksi kortti poistetaan käytöstä." in text(unanswered)
+    assert cards()[0].status == "active" and audit_actions() == []
+
+
+def test_a_deactivated_card_offers_undo_and_no_printing_and_its_pdf_is_refused(world, issuer,
+                                                                                client):
+    card = factories.card(world.a, site=world.site_a)
+    db.session.commit()
+    done = post(client, f"/cards/{card.number}/deactivate", {"reason": "misuse"},
+                follow_redirects=True)
+    page = text(done)
+    assert "Kortti on poistettu käytöstä. Voit perua tämän 15 minuutin kuluessa." in page
+    assert "Poistettu käytöstä (väärinkäyttö)" in page
+    assert "Peru käytöstä poisto" in page
+    assert "Tulosta kortti" not in page and "card.pdf" not in page
+    for query in ("", "?layout=sheet&slot=3"):
+        refused = client.get(f"/cards/{card.number}/card.pdf{query}")
+        assert refused.status_code == 409 and refused.mimetype == "text/html"
+        assert "Korttia ei tulosteta" in text(refused)
+
+
+def test_undo_within_the_window_restores_the_card_and_is_audited_once(world, issuer, client):
+    card = factories.card(world.a, site=world.site_a)
+    db.session.commit()
+    post(client, f"/cards/{card.number}/deactivate", {"reason": "holder_request"})
+    first = post(client, f"/cards/{card.number}/undo-deactivation", follow_redirects=True)
+    assert "Käytöstä poisto peruttiin. Kortti on taas käytössä." in text(first)
+    [card] = cards()
+    assert (card.status, card.status_reason) == ("active", None)
+    again = post(client, f"/cards/{card.number}/undo-deactivation", follow_redirects=True)
+    assert "peruttavaa ei ole" in text(again)
+    assert audit_actions() == ["card.deactivate", "card.undo_deactivate"]
+    assert "Tulosta kortti" in text(again)
+
+
+def test_a_second_deactivate_click_changes_nothing_and_says_so(world, issuer, client):
+    card = factories.card(world.a, site=world.site_a)
+    db.session.commit()
+    post(client, f"/cards/{card.number}/deactivate", {"reason": "misuse"})
+    again = post(client, f"/cards/{card.number}/deactivate", {"reason": "other"},
+                 follow_redirects=True)
+    assert "Kortti oli jo poistettu käytöstä." in text(again)
+    assert cards()[0].status_reason == "misuse" and audit_actions() == ["card.deactivate"]
+
+
+def test_undo_after_the_window_is_refused(world, issuer, client):
+    card = factories.card(world.a, site=world.site_a)
+    db.session.commit()
+    post(client, f"/cards/{card.number}/deactivate", {"reason": "misuse"})
+    db.session.rollback()
+    entry = db.session.scalar(sa.select(AuditEvent))
+    entry.at = datetime.now(UTC) - timedelta(minutes=rules.DEACTIVATION_UNDO_MINUTES, seconds=5)
+    db.session.commit()
+    page = text(client.get(f"/cards/{card.number}"))
+    assert "Peru käytöstä poisto" not in page
+    refused = post(client, f"/cards/{card.number}/undo-deactivation", follow_redirects=True)
+    assert "15 minuutin kuluessa" in text(refused)
+    assert cards()[0].status == "deactivated" and audit_actions() == ["card.deactivate"]
+
+
+def test_only_the_issuer_who_deactivated_may_undo(world, issuer, client, auth):
+    card = factories.card(world.a, site=world.site_a)
+    colleague = factories.user("issuer-a2", "issuer", region=world.a, site=world.site_a)
+    db.session.commit()
+    post(client, f"/cards/{card.number}/deactivate", {"reason": "misuse"})
+    auth.logout()
+    auth.login(colleague.username)
+    assert "Peru käytöstä poisto" not in text(client.get(f"/cards/{card.number}"))
+    post(client, f"/cards/{card.number}/undo-deactivation")
+    assert cards()[0].status == "deactivated"
+
+
+@pytest.mark.parametrize("method, action", [("GET", "deactivate"), ("POST", "deactivate"),
+                                            ("POST", "undo-deactivation")])
+def test_another_sites_card_cannot_be_deactivated_or_restored(world, issuer, client, method,
+                                                              action):
+    card = factories.card(world.a, site=world.site_b, status="active")
+    db.session.commit()
+    path = f"/cards/{card.number}/{action}"
+    response = client.get(path) if method == "GET" else post(client, path, {"reason": "misuse"})
+    assert response.status_code == 404
+    assert cards()[0].status == "active" and audit_actions() == []
+
+
+def test_an_expired_card_shows_as_expired_with_renewal_as_the_main_action(world, issuer, client,
+                                                                          today):
+    card = factories.card(world.a, site=world.site_a, valid_until=today - timedelta(days=3))
+    db.session.commit()
+    page = text(client.get(f"/cards/{card.number}"))
+    assert '<dd class="standing standing-expired">Vanhentunut</dd>' in page
+    main = page[page.index("</dl>"):page.index('id="actions-heading"')]
+    assert "button primary wide big" in main and "Jatka voimassaoloa" in main
+    assert "Tulosta kortti" not in page
+    assert "Vanhentunut" in text(client.get("/cards/"))
+    assert client.get(f"/cards/{card.number}/card.pdf").status_code == 409
+    post(client, f"/cards/{card.number}/renew")
+    assert cards()[0].valid_until > today
+    assert client.get(f"/cards/{card.number}/card.pdf").status_code == 200
+
+
 def test_a_new_digital_link_stops_the_old_one(world, issuer, client):
     card = factories.card(world.a, site=world.site_a)
     db.session.commit()
@@ -383,6 +498,29 @@ def test_the_printable_card_is_a_pdf(world, issuer, client):
         assert response.status_code == 200
         assert response.mimetype == "application/pdf"
         assert response.data.startswith(b"%PDF")
+
+
+def test_one_card_is_printed_in_the_place_of_the_sheet_the_issuer_chose(world, issuer, client,
+                                                                         tmp_path):
+    card = factories.card(world.a, site=world.site_a)
+    db.session.commit()
+    page = text(client.get(f"/cards/{card.number}"))
+    assert 'id="slot" name="slot"' in page and "Paikka arkilla" in page
+    assert '<option value="7">7 (rivi 4, vasen)</option>' in page
+    pdf = client.get(f"/cards/{card.number}/card.pdf", query_string={"layout": "sheet", "slot": "7"})
+    assert pdf.status_code == 200
+    [(_, _, left, top)] = [b for b in word_boxes_mm(pdf.data, tmp_path)
+                           if b[1] == format_number(card.number)]
+    assert slot_of(left, top) == 6  # the seventh place, counted from 0
+
+
+@pytest.mark.parametrize("slot", ["0", "11", "seven"])
+def test_a_place_not_on_the_sheet_is_refused(world, issuer, client, slot):
+    card = factories.card(world.a, site=world.site_a)
+    db.session.commit()
+    response = client.get(f"/cards/{card.number}/card.pdf",
+                          query_string={"layout": "sheet", "slot": slot})
+    assert response.status_code == 400
 
 
 def test_a_coordinator_prints_a_batch_of_blank_numbered_cards_for_the_region(world, auth, client):
