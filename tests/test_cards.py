@@ -391,6 +391,15 @@ def test_undo_within_the_window_restores_the_card_and_is_audited_once(world, iss
     assert "Tulosta kortti" in text(again)
 
 
+@pytest.mark.parametrize("status", ["lost", "replaced", "active"])
+def test_only_a_deactivation_is_undone_never_a_replacement(world, issuer, client, status):
+    card = factories.card(world.a, site=world.site_a, status=status)
+    db.session.commit()
+    answer = post(client, f"/cards/{card.number}/undo-deactivation", follow_redirects=True)
+    assert "peruttavaa ei ole" in text(answer)
+    assert cards()[0].status == status and audit_actions() == []
+
+
 def test_a_second_deactivate_click_changes_nothing_and_says_so(world, issuer, client):
     card = factories.card(world.a, site=world.site_a)
     db.session.commit()

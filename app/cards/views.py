@@ -12,6 +12,7 @@ from app.auth import roles
 from app.cardcodes import format_number
 from app.cards import bp, service
 from app.cards.forms import (
+    CHOOSE,
     DEACTIVATION_LABELS,
     ActionForm,
     BatchForm,
@@ -89,7 +90,7 @@ def register():
     """Register a card for a client, or a pre-printed blank card by its number."""
     region = current_user.issuing_site.region
     form = RegistrationForm()
-    form.municipality.choices = [SelectChoice("", _("Choose…"))] + [
+    form.municipality.choices = [SelectChoice("", CHOOSE)] + [
         SelectChoice(m.id, m.name) for m in db.session.scalars(
             db.select(Municipality).where(Municipality.region_id == region.id,
                                           Municipality.active).order_by(Municipality.name))]
@@ -267,14 +268,21 @@ def card_pdf_view(number: str):
     if card.status != "unissued" and standing != "valid":
         return render_template("cards/not_printable.html", card=card, standing=standing), 409
     layout = "sheet" if request.args.get("layout") == "sheet" else "single"
-    slot_form = SheetSlotForm(request.args)
-    if layout == "sheet" and "slot" in request.args and not slot_form.validate():
-        abort(400)
-    slot = slot_form.slot.data - 1 if layout == "sheet" and "slot" in request.args else 0
-    pdf = card_pdf([face_for(card)], layout=layout, first_slot=slot)
+    first_slot = _sheet_place() if layout == "sheet" else 0
+    pdf = card_pdf([face_for(card)], layout=layout, first_slot=first_slot)
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="kaikukortti-{card.number}.pdf"',
         "Cache-Control": "private, no-store"})
+
+
+def _sheet_place() -> int:
+    """The sheet place (0-9) the issuer chose for one card; the first when none; 400 if wrong."""
+    if "slot" not in request.args:
+        return 0
+    form = SheetSlotForm(request.args)
+    if not form.validate():
+        abort(400)
+    return form.slot.data - 1
 
 
 @bp.route("/blank", methods=["GET", "POST"])
