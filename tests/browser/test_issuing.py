@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import re
 import subprocess
+from datetime import date
 
 import pytest
 import zxingcpp
@@ -98,8 +99,13 @@ def issuing_pages(live_server) -> list[tuple[str, str]]:
     card = next(c for c in live_server.demo["cards"]
                 if c["status"] == "active" and c["region"] == "PIR")
     number = card["number"].replace("-", "")
-    return [("issuer", "/cards/new"), ("issuer", "/cards/"), ("issuer", f"/cards/{number}"),
-            ("issuer", f"/cards/{number}/handover"), ("coordinator", "/cards/blank")]
+    expired = next(c for c in live_server.demo["cards"] if c["status"] == "active"
+                   and c["region"] == "PIR" and c["valid_until"] < date.today().isoformat())
+    return [("issuer", "/"), ("issuer", "/cards/new"), ("issuer", "/cards/"),
+            ("issuer", f"/cards/{number}"), ("issuer", f"/cards/{number}/handover"),
+            ("issuer", f"/cards/{number}/deactivate"),
+            ("issuer", f"/cards/{expired['number'].replace('-', '')}"),
+            ("coordinator", "/cards/blank")]
 
 
 @pytest.mark.parametrize("language", ["fi", "sv"])
