@@ -97,6 +97,7 @@ def test_no_choice_that_feeds_the_statistics_is_made_for_the_issuer(world, issue
         assert [attrs for attrs, _ in options if "selected" in attrs] in ([], [options[0][0]])
     assert "checked" not in re.search(r'<fieldset[^>]*>\s*<legend>Korttityyppi.*?</fieldset>',
                                       page, re.S).group(0)
+    assert re.search(r'<input[^>]*name="children"[^>]*value=""', page)  # not a silent 0 either
 
 
 def test_a_choice_left_empty_is_an_error_on_its_field_and_nothing_is_saved(world, issuer, client):

@@ -90,7 +90,7 @@ class RegistrationForm(FlaskForm):
         InputRequired(_l("Enter the year of birth, e.g. 1985."))],
         not_a_number=_l("Enter the year of birth, e.g. 1985."),
         render_kw={"inputmode": "numeric", "autocomplete": "off"})
-    children = WholeNumberField(_l("Own minor children or grandchildren in the household"), default=0,
+    children = WholeNumberField(_l("Own minor children or grandchildren in the household"),
                                 not_a_number=_l("Enter a number, 0 if none."),
                                 validators=[InputRequired(_l("Enter a number, 0 if none."))],
                                 render_kw={"inputmode": "numeric", "min": 0,
