@@ -27,6 +27,11 @@ STATUS_NAMES = {
     "deactivated": _l("Deactivated"), "lost": _l("Lost"), "replaced": _l("Replaced"),
 }
 KIND_NAMES = {"personal": _l("Personal card"), "community": _l("Community card")}
+# What a card is today (app.rules.card_standing): an active card past its date has expired.
+STANDING_NAMES = {
+    "valid": _l("Valid"), "expired": _l("Expired"), "not_issued": _l("Not registered yet"),
+    "deactivated": _l("Deactivated"), "lost": _l("Lost"), "replaced": _l("Replaced"),
+}
 
 
 def select_locale() -> str:
@@ -46,7 +51,8 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def language_context() -> dict:
         return {"current_lang": str(get_locale() or "fi"), "language_names": LANGUAGE_NAMES,
-                "role_names": ROLE_NAMES, "status_names": STATUS_NAMES, "kind_names": KIND_NAMES}
+                "role_names": ROLE_NAMES, "status_names": STATUS_NAMES, "kind_names": KIND_NAMES,
+                "standing_names": STANDING_NAMES}
 
     app.add_template_filter(format_number, "card_number")
     app.add_template_filter(local_date_text, "date_fi")

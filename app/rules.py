@@ -245,10 +245,26 @@ def years_after(day: date, years: int) -> date:
         return date(day.year + years, 3, 1)
 
 
+# The registration form's ranges, and how long an issuer may take a deactivation back.
+EARLIEST_BIRTH_YEAR = 1900
+MAX_CARD_CHILDREN = 20
+DEACTIVATION_UNDO_MINUTES = 15
+
+
+def latest_birth_year(today: date, region: RegionRules) -> int:
+    """The last year of birth old enough for a card of the region."""
+    # Only the birth year is stored (DESIGN §3), so age counts by calendar year.
+    return today.year - region.min_age
+
+
 def min_birth_year_ok(birth_year: int, today: date, region: RegionRules) -> bool:
     """Return True when someone born in `birth_year` is old enough for a card."""
-    # Only the birth year is stored (DESIGN §3), so age counts by calendar year.
-    return birth_year <= today.year - region.min_age
+    return birth_year <= latest_birth_year(today, region)
+
+
+def deactivation_undoable(deactivated_at: datetime, now: datetime) -> bool:
+    """Whether a deactivation made at `deactivated_at` may still be taken back at `now`."""
+    return timedelta(0) <= now - deactivated_at <= timedelta(minutes=DEACTIVATION_UNDO_MINUTES)
 
 
 def local_date(moment: datetime) -> date:

@@ -1,12 +1,14 @@
 """The issuer's screens: register, hand over, find, renew, replace, deactivate, print (issue 3)."""
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from app import rules
 from app.cardcodes import format_number
 from app.cards.service import hash_link_token
 from app.extensions import db
@@ -15,6 +17,7 @@ from app.printing.qr import qr_svg
 from app.rules import valid_until_for
 from tests.conftest import csrf_token
 from tests.support import factories
+from tests.test_printing import slot_of, word_boxes_mm
 
 
 @pytest.fixture
@@ -32,8 +35,8 @@ def municipality_of(region) -> Municipality:
 def registration(world, **changes) -> dict:
     """A complete registration form for region A."""
     data = {"municipality": str(municipality_of(world.a).id), "postcode": "33100",
-            "birth_year": "1980", "children": "2", "kind": "personal", "gender": "",
-            "life_situation": "", "preprinted_number": ""}
+            "birth_year": "1980", "children": "2", "kind": "personal", "gender": "not_given",
+            "life_situation": "not_given", "preprinted_number": ""}
     data.update(changes)
     return data
 
@@ -78,10 +81,56 @@ def test_registering_saves_the_card_for_the_site_and_goes_to_the_hand_over(world
     assert audit_actions() == ["card.register"]
 
 
-def test_voluntary_fields_may_stay_empty(world, issuer, client):
+def test_a_holder_who_prefers_not_to_answer_the_voluntary_questions_is_saved_as_unknown(
+        world, issuer, client):
     post(client, "/cards/new", registration(world))
     [card] = cards()
     assert card.gender is None and card.life_situation is None
+
+
+def test_no_choice_that_feeds_the_statistics_is_made_for_the_issuer(world, issuer, client):
+    page = text(client.get("/cards/new"))
+    for name in ("municipality", "gender", "life_situation"):
+        select = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', page, re.S).group(1)
+        options = re.findall(r"<option([^>]*)>([^<]*)</option>", select)
+        assert options[0][1] == "Valitse…" and 'value=""' in options[0][0]
+        assert [attrs for attrs, _ in options if "selected" in attrs] in ([], [options[0][0]])
+    assert "checked" not in re.search(r'<fieldset[^>]*>\s*<legend>Korttityyppi.*?</fieldset>',
+                                      page, re.S).group(0)
+    assert re.search(r'<input[^>]*name="children"[^>]*value=""', page)  # not a silent 0 either
+
+
+def test_a_choice_left_empty_is_an_error_on_its_field_and_nothing_is_saved(world, issuer, client):
+    form = registration(world, municipality="", gender="", life_situation="")
+    del form["kind"]
+    response = post(client, "/cards/new", form, headers={"Accept-Language": "en"})
+    page = text(response)
+    assert response.status_code == 400
+    for field in ("municipality", "kind", "gender", "life_situation"):
+        assert f'id="{field}-error"' in page
+    assert "Choose the home municipality." in page and "Choose the card type." in page
+    assert cards() == []
+
+
+def test_every_error_of_the_form_shows_at_once_with_the_allowed_range(world, issuer, client,
+                                                                       today):
+    response = post(client, "/cards/new", registration(
+        world, postcode="abc", children="999", birth_year=str(today.year - 6)),
+        headers={"Accept-Language": "fi"})
+    page = text(response)
+    assert response.status_code == 400
+    assert "Postinumerossa on viisi numeroa" in page
+    assert "Anna luku väliltä 0–20." in page
+    assert f"Syntymävuoden on oltava 1900–{today.year - 16}" in page
+    assert page.count('aria-invalid="true"') == 3
+    assert cards() == []
+
+
+@pytest.mark.parametrize("year", ["1850", "1899", "3000"])
+def test_a_birth_year_out_of_range_says_which_years_are_allowed(world, issuer, client, today, year):
+    page = text(post(client, "/cards/new", registration(world, birth_year=year),
+                     headers={"Accept-Language": "en"}))
+    assert f"The year of birth must be 1900–{today.year - 16}" in page
 
 
 def test_the_form_says_which_fields_are_voluntary(world, issuer, client):
@@ -94,7 +143,8 @@ def test_a_holder_under_sixteen_is_refused_with_the_reason_and_nothing_is_saved(
     response = post(client, "/cards/new", registration(world, birth_year=str(today.year - 15)),
                     headers={"Accept-Language": "en"})
     assert response.status_code == 400
-    assert f"born in {today.year - 16} or earlier" in text(response)
+    assert f"must be 1900–{today.year - 16}: the card is for people aged 16 or over" in \
+        text(response)
     assert cards() == [] and audit_actions() == []
 
 
@@ -108,9 +158,11 @@ def test_a_holder_who_turns_sixteen_this_year_may_register(world, issuer, client
     ("postcode", "abcde", "five digits"),
     ("birth_year", "", "year of birth"),
     ("birth_year", "nineteen", "year of birth"),
-    ("children", "-1", "Between 0 and 20"),
-    ("children", "21", "Between 0 and 20"),
-    ("municipality", "999999", "Not a valid choice"),
+    ("children", "-1", "from 0 to 20"),
+    ("children", "21", "from 0 to 20"),
+    ("municipality", "999999", "Choose a municipality of your region"),
+    ("kind", "family", "Choose the card type"),
+    ("gender", "unknown", "or “Prefers not to say”"),
     ("preprinted_number", "HELLO", "not a card number"),
 ])
 def test_a_wrong_field_is_named_with_what_to_fix_and_nothing_is_saved(world, issuer, client,
@@ -120,7 +172,8 @@ def test_a_wrong_field_is_named_with_what_to_fix_and_nothing_is_saved(world, iss
     assert response.status_code == 400
     page = text(response)
     assert message in page
-    assert f'id="{field}-error"' in page and 'aria-invalid="true"' in page
+    assert f'id="{field}-error"' in page
+    assert 'aria-invalid="true"' in page or f'aria-describedby="{field}-error"' in page  # radios
     assert cards() == []
 
 
@@ -229,7 +282,7 @@ def test_the_card_page_shows_status_validity_and_uses_with_dates_and_venues(worl
     page = text(client.get(f"/cards/{card.number}"))
     assert format_number(card.number) in page
     assert "Teatteri" in page and "4.3.2026" in page
-    assert "Aktiivinen" in page or "Active" in page
+    assert "<dd class=\"standing standing-valid\">Voimassa</dd>" in page
 
 
 def test_the_search_page_lists_the_sites_latest_cards_only(world, issuer, client):
@@ -291,6 +344,128 @@ def test_deactivating_needs_one_of_the_fixed_reasons(world, issuer, client):
         {"reason": "holder_request"}]
 
 
+def test_deactivation_asks_first_with_the_reason_and_changes_nothing_until_confirmed(
+        world, issuer, client):
+    card = factories.card(world.a, site=world.site_a)
+    db.session.commit()
+    card_page = text(client.get(f"/cards/{card.number}"))
+    assert f'href="/cards/{card.number}/deactivate"' in card_page
+    assert f'action="/cards/{card.number}/deactivate"' not in card_page  # no one-tap form
+    ask = client.get(f"/cards/{card.number}/deactivate")
+    assert ask.status_code == 200
+    assert f"Poistetaanko kortti {format_number(card.number)} käytöstä?" in text(ask)
+    assert 'name="reason"' in text(ask) and "checked" not in text(ask)
+    unanswered = post(client, f"/cards/{card.number}/deactivate", {})
+    assert unanswered.status_code == 400
+    assert "Valitse, miksi kortti poistetaan käytöstä." in text(unanswered)
+    assert cards()[0].status == "active" and audit_actions() == []
+
+
+def test_a_deactivated_card_offers_undo_and_no_printing_and_its_pdf_is_refused(world, issuer,
+                                                                                client):
+    card = factories.card(world.a, site=world.site_a)
+    db.session.commit()
+    done = post(client, f"/cards/{card.number}/deactivate", {"reason": "misuse"},
+                follow_redirects=True)
+    page = text(done)
+    assert "Kortti on poistettu käytöstä. Voit perua tämän 15 minuutin kuluessa." in page
+    assert "Poistettu käytöstä (väärinkäyttö)" in page
+    assert "Peru käytöstä poisto" in page
+    assert "Tulosta kortti" not in page and "card.pdf" not in page
+    for query in ("", "?layout=sheet&slot=3"):
+        refused = client.get(f"/cards/{card.number}/card.pdf{query}")
+        assert refused.status_code == 409 and refused.mimetype == "text/html"
+        assert "Korttia ei tulosteta" in text(refused)
+
+
+def test_undo_within_the_window_restores_the_card_and_is_audited_once(world, issuer, client):
+    card = factories.card(world.a, site=world.site_a)
+    db.session.commit()
+    post(client, f"/cards/{card.number}/deactivate", {"reason": "holder_request"})
+    first = post(client, f"/cards/{card.number}/undo-deactivation", follow_redirects=True)
+    assert "Käytöstä poisto peruttiin. Kortti on taas käytössä." in text(first)
+    [card] = cards()
+    assert (card.status, card.status_reason) == ("active", None)
+    again = post(client, f"/cards/{card.number}/undo-deactivation", follow_redirects=True)
+    assert "peruttavaa ei ole" in text(again)
+    assert audit_actions() == ["card.deactivate", "card.undo_deactivate"]
+    assert "Tulosta kortti" in text(again)
+
+
+@pytest.mark.parametrize("status", ["lost", "replaced", "active"])
+def test_only_a_deactivation_is_undone_never_a_replacement(world, issuer, client, status):
+    card = factories.card(world.a, site=world.site_a, status=status)
+    db.session.commit()
+    answer = post(client, f"/cards/{card.number}/undo-deactivation", follow_redirects=True)
+    assert "peruttavaa ei ole" in text(answer)
+    assert cards()[0].status == status and audit_actions() == []
+
+
+def test_a_second_deactivate_click_changes_nothing_and_says_so(world, issuer, client):
+    card = factories.card(world.a, site=world.site_a)
+    db.session.commit()
+    post(client, f"/cards/{card.number}/deactivate", {"reason": "misuse"})
+    again = post(client, f"/cards/{card.number}/deactivate", {"reason": "other"},
+                 follow_redirects=True)
+    assert "Kortti oli jo poistettu käytöstä." in text(again)
+    assert cards()[0].status_reason == "misuse" and audit_actions() == ["card.deactivate"]
+
+
+def test_undo_after_the_window_is_refused(world, issuer, client):
+    card = factories.card(world.a, site=world.site_a)
+    db.session.commit()
+    post(client, f"/cards/{card.number}/deactivate", {"reason": "misuse"})
+    db.session.rollback()
+    entry = db.session.scalar(sa.select(AuditEvent))
+    entry.at = datetime.now(UTC) - timedelta(minutes=rules.DEACTIVATION_UNDO_MINUTES, seconds=5)
+    db.session.commit()
+    page = text(client.get(f"/cards/{card.number}"))
+    assert "Peru käytöstä poisto" not in page
+    refused = post(client, f"/cards/{card.number}/undo-deactivation", follow_redirects=True)
+    assert "15 minuutin kuluessa" in text(refused)
+    assert cards()[0].status == "deactivated" and audit_actions() == ["card.deactivate"]
+
+
+def test_only_the_issuer_who_deactivated_may_undo(world, issuer, client, auth):
+    card = factories.card(world.a, site=world.site_a)
+    colleague = factories.user("issuer-a2", "issuer", region=world.a, site=world.site_a)
+    db.session.commit()
+    post(client, f"/cards/{card.number}/deactivate", {"reason": "misuse"})
+    auth.logout()
+    auth.login(colleague.username)
+    assert "Peru käytöstä poisto" not in text(client.get(f"/cards/{card.number}"))
+    post(client, f"/cards/{card.number}/undo-deactivation")
+    assert cards()[0].status == "deactivated"
+
+
+@pytest.mark.parametrize("method, action", [("GET", "deactivate"), ("POST", "deactivate"),
+                                            ("POST", "undo-deactivation")])
+def test_another_sites_card_cannot_be_deactivated_or_restored(world, issuer, client, method,
+                                                              action):
+    card = factories.card(world.a, site=world.site_b, status="active")
+    db.session.commit()
+    path = f"/cards/{card.number}/{action}"
+    response = client.get(path) if method == "GET" else post(client, path, {"reason": "misuse"})
+    assert response.status_code == 404
+    assert cards()[0].status == "active" and audit_actions() == []
+
+
+def test_an_expired_card_shows_as_expired_with_renewal_as_the_main_action(world, issuer, client,
+                                                                          today):
+    card = factories.card(world.a, site=world.site_a, valid_until=today - timedelta(days=3))
+    db.session.commit()
+    page = text(client.get(f"/cards/{card.number}"))
+    assert '<dd class="standing standing-expired">Vanhentunut</dd>' in page
+    main = page[page.index("</dl>"):page.index('id="actions-heading"')]
+    assert "button primary wide big" in main and "Jatka voimassaoloa" in main
+    assert "Tulosta kortti" not in page
+    assert "Vanhentunut" in text(client.get("/cards/"))
+    assert client.get(f"/cards/{card.number}/card.pdf").status_code == 409
+    post(client, f"/cards/{card.number}/renew")
+    assert cards()[0].valid_until > today
+    assert client.get(f"/cards/{card.number}/card.pdf").status_code == 200
+
+
 def test_a_new_digital_link_stops_the_old_one(world, issuer, client):
     card = factories.card(world.a, site=world.site_a)
     db.session.commit()
@@ -333,6 +508,29 @@ def test_the_printable_card_is_a_pdf(world, issuer, client):
         assert response.status_code == 200
         assert response.mimetype == "application/pdf"
         assert response.data.startswith(b"%PDF")
+
+
+def test_one_card_is_printed_in_the_place_of_the_sheet_the_issuer_chose(world, issuer, client,
+                                                                         tmp_path):
+    card = factories.card(world.a, site=world.site_a)
+    db.session.commit()
+    page = text(client.get(f"/cards/{card.number}"))
+    assert 'id="slot" name="slot"' in page and "Paikka arkilla" in page
+    assert '<option value="7">7 (rivi 4, vasen)</option>' in page
+    pdf = client.get(f"/cards/{card.number}/card.pdf", query_string={"layout": "sheet", "slot": "7"})
+    assert pdf.status_code == 200
+    [(_, _, left, top)] = [b for b in word_boxes_mm(pdf.data, tmp_path)
+                           if b[1] == format_number(card.number)]
+    assert slot_of(left, top) == 6  # the seventh place, counted from 0
+
+
+@pytest.mark.parametrize("slot", ["0", "11", "seven"])
+def test_a_place_not_on_the_sheet_is_refused(world, issuer, client, slot):
+    card = factories.card(world.a, site=world.site_a)
+    db.session.commit()
+    response = client.get(f"/cards/{card.number}/card.pdf",
+                          query_string={"layout": "sheet", "slot": slot})
+    assert response.status_code == 400
 
 
 def test_a_coordinator_prints_a_batch_of_blank_numbered_cards_for_the_region(world, auth, client):

@@ -48,6 +48,7 @@ MATRIX: dict[str, frozenset[str] | None] = {
     "cards.renew": ISSUER,
     "cards.replace": ISSUER,
     "cards.deactivate": ISSUER,
+    "cards.undo_deactivation": ISSUER,
     "cards.new_link": ISSUER,
     "cards.search": frozenset({"issuer", "admin"}),
     "cards.show": frozenset({"issuer", "admin"}),
@@ -164,7 +165,8 @@ def redeem_body(s: Sample) -> dict:
 # Bodies that would change something if the gate let them through: a refusal must come first.
 BODIES = {
     "cards.register": lambda s: {"municipality": s.municipality_id, "postcode": "33100",
-                                 "birth_year": "1980", "children": "0", "kind": "personal"},
+                                 "birth_year": "1980", "children": "0", "kind": "personal",
+                                 "gender": "not_given", "life_situation": "not_given"},
     "cards.deactivate": lambda s: {"reason": "misuse"},
     "cards.replace": lambda s: {"reason": "lost"},
     "cards.blank_batch": lambda s: {"count": "1"},

@@ -4,6 +4,7 @@ from __future__ import annotations
 import itertools
 import re
 import subprocess
+import zlib
 from datetime import date
 from pathlib import Path
 
@@ -238,3 +239,89 @@ def test_every_code39_pattern_has_three_wide_elements_and_is_unique():
 def test_code39_refuses_text_outside_its_character_set(text):
     with pytest.raises(ValueError):
         code39.element_widths(text)
+
+
+def font_sizes_pt(pdf: bytes) -> list[float]:
+    """The size of every font the PDF's pages set (the `Tf` operator), in points."""
+    streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S)
+    sizes = []
+    for stream in streams:
+        try:
+            content = zlib.decompress(stream)
+        except zlib.error:
+            continue  # a font program or other binary stream, not page content
+        sizes += [float(size) for size in re.findall(rb"/F\d+\s+([\d.]+)\s+Tf", content)]
+    return sizes
+
+
+def word_boxes_mm(pdf: bytes, directory: Path) -> list[tuple[int, str, float, float]]:
+    """(page, word, left, top) of every word poppler finds, in millimetres from the top left."""
+    path = write_pdf(pdf, directory)
+    html = subprocess.run(["pdftotext", "-bbox", str(path), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    boxes = []
+    for page, body in enumerate(re.findall(r"<page .*?</page>", html, re.S)):
+        for left, top, word in re.findall(
+                r'<word xMin="([\d.]+)" yMin="([\d.]+)"[^>]*>([^<]*)</word>', body):
+            boxes.append((page, word, float(left) * MM_PER_PT, float(top) * MM_PER_PT))
+    return boxes
+
+
+def slot_of(left: float, top: float) -> int:
+    """The place (0-9, row by row) of the sheet that a point in millimetres falls in."""
+    for slot in range(cards.CARDS_PER_SHEET):
+        x, y = cards.sheet_origin(slot)
+        if x <= left < x + cards.CARD_WIDTH_MM and y <= top < y + cards.CARD_HEIGHT_MM:
+            return slot
+    raise AssertionError(f"({left:.1f}, {top:.1f}) mm is on no card")
+
+
+@pytest.mark.parametrize("face_kind", ["personal", "community", "blank", "long region"])
+def test_no_text_on_a_card_is_smaller_than_six_points(make_face, tmp_path, face_kind):
+    face = {"personal": lambda: make_face(children=20),
+            "community": lambda: make_face("community"),
+            "blank": lambda: make_face(blank=True),
+            "long region": lambda: make_face(region_name="Keski-Pohjanmaan hyvinvointialue / "
+                                                         "Mellersta Österbottens välfärdsområde"),
+            }[face_kind]()
+    pdf = card_pdf([face])
+    sizes = font_sizes_pt(pdf)
+    assert sizes and min(sizes) >= cards.MIN_TEXT_PT == 6.0
+    text = page_text(pdf, tmp_path)
+    assert "Free entry at participating venues. Show the card at the box office." in text
+    if face_kind == "blank":
+        assert "Aktivoidaan rekisteröitäessä" in text and "Activated when registered" in text
+    if face_kind == "long region":
+        assert "Keski-Pohjanmaan" in text
+
+
+def test_the_blank_note_wraps_inside_the_column_left_of_the_qr(make_face, tmp_path):
+    boxes = word_boxes_mm(card_pdf([make_face(blank=True)]), tmp_path)
+    note = [b for b in boxes if b[1] in ("Aktivoidaan", "Aktiveras", "registered")]
+    assert len(note) == 3 and len({round(top) for _, _, _, top in note}) == 2
+    words_left_of_qr = [b for b in boxes if cards.DETAILS_Y - 3 < b[3] < cards.NAME_Y - 2]
+    assert all(left < cards.QR_LEFT for _, _, left, _ in words_left_of_qr)
+
+
+@pytest.mark.parametrize("slot", [0, 6, 9])
+def test_one_card_is_printed_in_the_chosen_place_of_the_sheet(make_face, tmp_path, slot):
+    face = make_face()
+    pdf = card_pdf([face], "sheet", first_slot=slot)
+    number = format_number(face.number)
+    [(page, _, left, top)] = [b for b in word_boxes_mm(pdf, tmp_path) if b[1] == number]
+    assert (page, slot_of(left, top)) == (0, slot)
+    [image] = render(pdf, tmp_path, dpi=150)
+    assert decode(image) == ([face.qr_text], [face.number])
+
+
+def test_cards_after_the_chosen_place_continue_on_a_new_sheet(make_face, tmp_path):
+    faces = [make_face() for _ in range(4)]
+    boxes = word_boxes_mm(card_pdf(faces, "sheet", first_slot=8), tmp_path)
+    places = {b[1]: (b[0], slot_of(b[2], b[3])) for b in boxes}
+    assert [places[format_number(f.number)] for f in faces] == [(0, 8), (0, 9), (1, 0), (1, 1)]
+
+
+@pytest.mark.parametrize("slot", [-1, 10])
+def test_a_place_outside_the_sheet_is_refused(make_face, slot):
+    with pytest.raises(ValueError, match="first_slot"):
+        card_pdf([make_face()], "sheet", first_slot=slot)

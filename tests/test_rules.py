@@ -269,3 +269,21 @@ def test_minimum_age_counts_by_birth_year(
 ) -> None:
     region = RegionRules(1, min_age=min_age)
     assert min_birth_year_ok(birth_year, date(2026, 3, 15), region) is expected
+
+
+def test_a_deactivation_may_be_undone_for_fifteen_minutes_and_not_after():
+    from app.rules import DEACTIVATION_UNDO_MINUTES, deactivation_undoable
+
+    done = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    window = timedelta(minutes=DEACTIVATION_UNDO_MINUTES)
+    assert DEACTIVATION_UNDO_MINUTES == 15
+    assert deactivation_undoable(done, done) and deactivation_undoable(done, done + window)
+    assert not deactivation_undoable(done, done + window + timedelta(seconds=1))
+    assert not deactivation_undoable(done, done - timedelta(seconds=1))  # a clock gone back
+
+
+def test_the_latest_birth_year_follows_the_regions_minimum_age():
+    from app.rules import latest_birth_year
+
+    assert latest_birth_year(date(2026, 1, 1), RegionRules(id=1, min_age=16)) == 2010
+    assert latest_birth_year(date(2026, 12, 31), RegionRules(id=1, min_age=18)) == 2008

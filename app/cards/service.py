@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -13,7 +13,18 @@ from app.cardcodes import CardPayload, new_number, normalise_number, sign_payloa
 from app.database import begin_write
 from app.extensions import db
 from app.keys import keyring
-from app.models import CARD_KINDS, GENDERS, LIFE_SITUATIONS, Card, Municipality, Region, User, Visit, utcnow
+from app.models import (
+    CARD_KINDS,
+    GENDERS,
+    LIFE_SITUATIONS,
+    AuditEvent,
+    Card,
+    Municipality,
+    Region,
+    User,
+    Visit,
+    utcnow,
+)
 
 DEACTIVATION_REASONS = ("holder_request", "no_longer_eligible", "misuse", "other")
 REPLACEMENT_REASONS = ("lost", "damaged")
@@ -102,16 +113,16 @@ def register(issuer: User, form: Registration, today: date | None = None) -> tup
 
 
 def _check_registration(form: Registration, region: Region, today: date) -> None:
+    # The form shows every error at once; this is the last guard against a crafted request.
     municipality = db.session.get(Municipality, form.municipality_id)
     if municipality is None or municipality.region_id != region.id or not municipality.active:
         raise CardError("unknown_municipality", "municipality")
     if len(form.postcode) != 5 or not form.postcode.isdigit():
         raise CardError("bad_postcode", "postcode")
-    if form.birth_year < 1900 or form.birth_year > today.year:
+    if not rules.EARLIEST_BIRTH_YEAR <= form.birth_year <= rules.latest_birth_year(
+            today, region.rules()):
         raise CardError("bad_birth_year", "birth_year")
-    if not rules.min_birth_year_ok(form.birth_year, today, region.rules()):
-        raise CardError("too_young", "birth_year")
-    if not 0 <= form.children <= 20:
+    if not 0 <= form.children <= rules.MAX_CARD_CHILDREN:
         raise CardError("bad_children", "children")
     if form.kind not in CARD_KINDS:
         raise CardError("bad_kind", "kind")
@@ -183,12 +194,53 @@ def deactivate(issuer: User, card: Card, reason: str) -> Card:
     if reason not in DEACTIVATION_REASONS:
         raise CardError("bad_reason", "reason")
     card = _locked(card)
+    if card.status == "deactivated":
+        raise CardError("already_deactivated")
     if card.status != "active":
         raise CardError("not_active")
     card.status, card.status_reason = "deactivated", reason
     audit.record(issuer, "card.deactivate", card, region_id=card.region_id, reason=reason)
     db.session.commit()
     return card
+
+
+def last_deactivation(card: Card) -> AuditEvent | None:
+    """The audit entry of the card's latest deactivation, if it was ever deactivated."""
+    return db.session.scalar(
+        sa.select(AuditEvent).where(AuditEvent.object_type == Card.__tablename__,
+                                    AuditEvent.object_id == card.id,
+                                    AuditEvent.action == "card.deactivate")
+        .order_by(AuditEvent.id.desc()).limit(1))
+
+
+def undo_deadline(issuer: User, card: Card, now: datetime | None = None) -> datetime | None:
+    """Until when this issuer may take back the card's deactivation (their own, recent), or None."""
+    if card.status != "deactivated":
+        return None
+    done = last_deactivation(card)
+    if done is None or done.actor_id != issuer.id \
+            or not rules.deactivation_undoable(done.at, now or utcnow()):
+        return None
+    return done.at + timedelta(minutes=rules.DEACTIVATION_UNDO_MINUTES)
+
+
+def undo_deactivation(issuer: User, card: Card, now: datetime | None = None) -> Card:
+    """Take back one's own deactivation within the undo window: the card is active again."""
+    card = _locked(card)
+    if card.status != "deactivated":
+        raise CardError("not_deactivated")
+    if undo_deadline(issuer, card, now) is None:
+        raise CardError("undo_too_late")
+    reason = card.status_reason
+    card.status, card.status_reason = "active", None
+    audit.record(issuer, "card.undo_deactivate", card, region_id=card.region_id, reason=reason)
+    db.session.commit()
+    return card
+
+
+def standing(card: Card, today: date | None = None) -> str:
+    """valid, expired, not_issued, deactivated, lost or replaced: the door's own rule."""
+    return rules.card_standing(card.status, card.valid_until, today or local_today()) or "valid"
 
 
 def replace_link(issuer: User, card: Card) -> str:

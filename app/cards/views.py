@@ -2,15 +2,28 @@
 from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, render_template, request, session, url_for
-from flask_babel import format_date
+from flask_babel import format_date, format_time
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
+from app import rules
 from app.auth import roles
 from app.cardcodes import format_number
 from app.cards import bp, service
-from app.cards.forms import ActionForm, BatchForm, DeactivateForm, FindCardForm, RegistrationForm, ReplaceForm
+from app.cards.forms import (
+    CHOOSE,
+    DEACTIVATION_LABELS,
+    ActionForm,
+    BatchForm,
+    DeactivateForm,
+    FindCardForm,
+    RegistrationForm,
+    ReplaceForm,
+    SheetSlotForm,
+    birth_year_range_message,
+    children_range_message,
+)
 from app.cards.service import CardError
 from app.extensions import db
 from app.models import Card, Municipality
@@ -20,21 +33,23 @@ from app.printing.qr import qr_svg
 
 def card_error_message(code: str, card_region=None) -> str:
     """What to tell the issuer for a CardError code."""
-    if code == "too_young":
-        year = service.local_today().year - card_region.min_age
-        return _("The holder must be at least %(age)s years old: born in %(year)s or earlier.",
-                 age=card_region.min_age, year=year)
+    if code == "bad_birth_year":
+        return str(birth_year_range_message(
+            rules.latest_birth_year(service.local_today(), card_region.rules()), card_region.min_age))
     return {
         "unknown_municipality": _("Choose a municipality of your region."),
         "bad_postcode": _("A postcode has five digits, e.g. 33100."),
-        "bad_birth_year": _("Check the year of birth."),
-        "bad_children": _("Between 0 and 20."),
+        "bad_children": str(children_range_message()),
         "bad_number": _("This is not a card number. Check the characters and try again."),
         "unknown_number": _("No pre-printed card has this number. Check it, or leave the field "
                             "empty to issue a new card."),
         "already_registered": _("This card has already been registered."),
         "other_region": _("This pre-printed card belongs to another region."),
         "not_active": _("Only an active card can be changed."),
+        "already_deactivated": _("The card was already deactivated."),
+        "not_deactivated": _("The card is not deactivated, so there is nothing to undo."),
+        "undo_too_late": _("A deactivation can be undone only by the person who made it, within "
+                           "%(minutes)s minutes.", minutes=rules.DEACTIVATION_UNDO_MINUTES),
     }.get(code, _("The card could not be saved. Check the form."))
 
 
@@ -75,16 +90,19 @@ def register():
     """Register a card for a client, or a pre-printed blank card by its number."""
     region = current_user.issuing_site.region
     form = RegistrationForm()
-    form.municipality.choices = [SelectChoice(m.id, m.name) for m in db.session.scalars(
-        db.select(Municipality).where(Municipality.region_id == region.id,
-                                      Municipality.active).order_by(Municipality.name))]
+    form.municipality.choices = [SelectChoice("", CHOOSE)] + [
+        SelectChoice(m.id, m.name) for m in db.session.scalars(
+            db.select(Municipality).where(Municipality.region_id == region.id,
+                                          Municipality.active).order_by(Municipality.name))]
+    form.latest_birth_year = rules.latest_birth_year(service.local_today(), region.rules())
+    form.min_age = region.min_age
     if form.validate_on_submit():
         try:
             card, token = service.register(current_user, service.Registration(
                 municipality_id=form.municipality.data, postcode=form.postcode.data.strip(),
                 birth_year=form.birth_year.data, children=form.children.data,
-                kind=form.kind.data, gender=form.gender.data or None,
-                life_situation=form.life_situation.data or None,
+                kind=form.kind.data, gender=form.voluntary("gender"),
+                life_situation=form.voluntary("life_situation"),
                 preprinted_number=(form.preprinted_number.data or "").strip() or None))
         except CardError as exc:
             db.session.rollback()
@@ -108,13 +126,14 @@ def handover(number: str):
         link = request.url_root + "c/" + saved["token"]
     return render_template("cards/handover.html", card=card, link=link,
                            link_qr=qr_svg(link, _("Link to the digital card")) if link else None,
-                           form=ActionForm())
+                           form=ActionForm(), slot_form=SheetSlotForm(formdata=None),
+                           standing=service.standing(card), deactivation_reasons=DEACTIVATION_LABELS)
 
 
 @bp.route("/")
 @roles("issuer", "admin")
 def search():
-    """Find a card by number; the site's latest cards below."""
+    """Find a card by number; the site's latest cards below, with their standing today."""
     form = FindCardForm(request.args)
     if request.args.get("number") is not None and form.validate():
         card = service.find_card(form.number.data)
@@ -124,19 +143,30 @@ def search():
             return redirect(url_for("cards.show", number=card.number))
         form.number.errors.append(_("No card of yours has this number."))
     latest = service.site_cards(current_user) if current_user.role == "issuer" else []
-    return render_template("cards/search.html", form=form, latest=latest)
+    today = service.local_today()
+    return render_template("cards/search.html", form=form, latest=latest,
+                           standings={c.id: service.standing(c, today) for c in latest})
 
 
 @bp.route("/<number>")
 @roles("issuer", "admin")
 def show(number: str):
-    """A card's status, validity and uses, with the actions an issuer may take."""
+    """A card's standing, validity and uses, with the actions an issuer may take."""
     card = own_card(number)
     if card.number != number:
         return redirect(url_for("cards.show", number=card.number))
     return render_template("cards/show.html", card=card, uses=service.uses(card),
-                           deactivate_form=DeactivateForm(), replace_form=ReplaceForm(),
-                           action_form=ActionForm())
+                           standing=service.standing(card), replace_form=ReplaceForm(),
+                           deactivation_reasons=DEACTIVATION_LABELS,
+                           action_form=ActionForm(), slot_form=SheetSlotForm(formdata=None),
+                           undo_until=_undo_until(card),
+                           undo_minutes=rules.DEACTIVATION_UNDO_MINUTES)
+
+
+def _undo_until(card: Card) -> str | None:
+    """The local time until which the signed-in issuer may undo the card's deactivation."""
+    deadline = service.undo_deadline(current_user, card) if current_user.role == "issuer" else None
+    return format_time(deadline, "short") if deadline else None
 
 
 @bp.route("/<number>/renew", methods=["POST"])
@@ -166,14 +196,39 @@ def replace(number: str):
     return redirect(url_for("cards.handover", number=new.number))
 
 
-@bp.route("/<number>/deactivate", methods=["POST"])
+@bp.route("/<number>/deactivate", methods=["GET", "POST"])
 @roles("issuer")
 def deactivate(number: str):
-    """Deactivate the card with a reason code."""
+    """Ask first, with the reason; then deactivate the card (undoable for a short while)."""
     card = own_card(number)
+    if card.status != "active":
+        if request.method == "POST":
+            flash(card_error_message("already_deactivated" if card.status == "deactivated"
+                                     else "not_active"), "error")
+        return redirect(url_for("cards.show", number=card.number))
     form = DeactivateForm()
-    if _run(lambda: service.deactivate(current_user, card, form.reason.data), form):
-        flash(_("The card has been deactivated."), "info")
+    if form.validate_on_submit():
+        try:
+            service.deactivate(current_user, card, form.reason.data)
+        except CardError as exc:
+            db.session.rollback()
+            flash(card_error_message(exc.code), "error")
+        else:
+            flash(_("The card has been deactivated. You can undo this within %(minutes)s minutes.",
+                    minutes=rules.DEACTIVATION_UNDO_MINUTES), "info")
+        return redirect(url_for("cards.show", number=card.number))
+    status = 400 if request.method == "POST" else 200
+    return render_template("cards/deactivate.html", card=card, form=form,
+                           undo_minutes=rules.DEACTIVATION_UNDO_MINUTES), status
+
+
+@bp.route("/<number>/undo-deactivation", methods=["POST"])
+@roles("issuer")
+def undo_deactivation(number: str):
+    """Take back one's own recent deactivation."""
+    card = own_card(number)
+    if _run(lambda: service.undo_deactivation(current_user, card), ActionForm()):
+        flash(_("The deactivation was undone. The card is in use again."), "info")
     return redirect(url_for("cards.show", number=card.number))
 
 
@@ -206,13 +261,28 @@ def _run(action, form):
 @bp.route("/<number>/card.pdf")
 @roles("issuer", "coordinator", "admin")
 def card_pdf_view(number: str):
-    """The printable card: one ID-1 page, or with ?layout=sheet an A4 sheet for card stock."""
+    """The printable card: one ID-1 page, or with ?layout=sheet&slot=N on an A4 sheet for card
+    stock, in place N; a card that is not in force is not printed."""
     card = own_card(number, blank_too=current_user.role != "issuer")
+    standing = service.standing(card)
+    if card.status != "unissued" and standing != "valid":
+        return render_template("cards/not_printable.html", card=card, standing=standing), 409
     layout = "sheet" if request.args.get("layout") == "sheet" else "single"
-    pdf = card_pdf([face_for(card)], layout=layout)
+    first_slot = _sheet_place() if layout == "sheet" else 0
+    pdf = card_pdf([face_for(card)], layout=layout, first_slot=first_slot)
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="kaikukortti-{card.number}.pdf"',
         "Cache-Control": "private, no-store"})
+
+
+def _sheet_place() -> int:
+    """The sheet place (0-9) the issuer chose for one card; the first when none; 400 if wrong."""
+    if "slot" not in request.args:
+        return 0
+    form = SheetSlotForm(request.args)
+    if not form.validate():
+        abort(400)
+    return form.slot.data - 1
 
 
 @bp.route("/blank", methods=["GET", "POST"])

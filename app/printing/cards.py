@@ -39,11 +39,14 @@ COLUMN_WIDTH = QR_LEFT - MARGIN_MM  # the text left of the QR
 NUMBER_Y = 18.6
 BARCODE_LEFT = MARGIN_MM
 BARCODE_TOP = 20.6
-DETAILS_Y = 31.4
-DETAILS_PITCH = 3.1
-NAME_Y = 43.0
-USAGE_Y = 46.6
-USAGE_PITCH = 2.1
+DETAILS_Y = 31.2
+DETAILS_PITCH = 2.8
+NAME_Y = 42.6
+USAGE_Y = 46.0
+USAGE_PITCH = 2.5
+MIN_TEXT_PT = 6.0  # nothing on a card is smaller: 6 pt is the least a holder can read
+DETAILS_PT = 6.5
+USAGE_PT = 6.0
 
 SHEET_WIDTH_MM, SHEET_HEIGHT_MM = 210.0, 297.0  # A4 portrait
 SHEET_COLUMNS, SHEET_ROWS = 2, 5
@@ -88,12 +91,15 @@ class CardFace:
     blank: bool = False
 
 
-def card_pdf(faces: Sequence[CardFace], layout: str = "single") -> bytes:
-    """Return a PDF of the cards: "single" is one ID-1 page each, "sheet" ten on A4."""
+def card_pdf(faces: Sequence[CardFace], layout: str = "single", first_slot: int = 0) -> bytes:
+    """Return a PDF of the cards: "single" is one ID-1 page each, "sheet" ten on A4, the first
+    in `first_slot` (0-9, row by row) so that a sheet with used places can be fed again."""
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {LAYOUTS}")
     if not faces:
         raise ValueError("no cards to print")
+    if not 0 <= first_slot < CARDS_PER_SHEET:
+        raise ValueError(f"first_slot must be 0-{CARDS_PER_SHEET - 1}")
     for face in faces:
         _check_face(face)
     if layout == "single":
@@ -103,8 +109,8 @@ def card_pdf(faces: Sequence[CardFace], layout: str = "single") -> bytes:
             _draw_card(pdf, face, 0.0, 0.0)
     else:
         pdf = _new_pdf(SHEET_WIDTH_MM, SHEET_HEIGHT_MM)
-        for index, face in enumerate(faces):
-            if index % CARDS_PER_SHEET == 0:
+        for index, face in enumerate(faces, start=first_slot):
+            if index == first_slot or index % CARDS_PER_SHEET == 0:
                 pdf.add_page()
                 _draw_crop_marks(pdf)
             _draw_card(pdf, face, *sheet_origin(index % CARDS_PER_SHEET))
@@ -152,7 +158,9 @@ def _new_pdf(width: float, height: float) -> FPDF:
 def _draw_card(pdf: FPDF, face: CardFace, x: float, y: float) -> None:
     left, right = x + MARGIN_MM, x + CARD_WIDTH_MM - MARGIN_MM
     _text(pdf, "Kaikukortti", left, y + TITLE_Y, 15, "B", ACCENT)
-    _text_right(pdf, face.region_name, right, y + TITLE_Y, 9, "B", ACCENT, max_width=36)
+    title_end = left + _width(pdf, "Kaikukortti", 15, "B") + 3.0
+    _text_right(pdf, _region_text(pdf, face.region_name, right - title_end), right, y + TITLE_Y,
+                9, "B", ACCENT, max_width=right - title_end)
     pdf.set_draw_color(*ACCENT)
     pdf.set_line_width(0.4)
     pdf.line(left, y + RULE_Y, right, y + RULE_Y)
@@ -164,7 +172,7 @@ def _draw_card(pdf: FPDF, face: CardFace, x: float, y: float) -> None:
     _draw_details(pdf, face, left, y + DETAILS_Y)
     _draw_name_line(pdf, left, y + NAME_Y, right)
     for line, text in enumerate(USAGE):
-        _text(pdf, text, left, y + USAGE_Y + USAGE_PITCH * line, 5.2, "", MUTED)
+        _text(pdf, text, left, y + USAGE_Y + USAGE_PITCH * line, USAGE_PT, "", MUTED)
 
 
 def _draw_details(pdf: FPDF, face: CardFace, x: float, y: float) -> None:
@@ -176,23 +184,64 @@ def _draw_details(pdf: FPDF, face: CardFace, x: float, y: float) -> None:
         lines.append((CHILDREN_LABEL, BLANK if face.children is None else str(face.children)))
     if face.blank:
         lines.append((BLANK_NOTE, ""))
-    for line, (label, value) in enumerate(lines):
-        _label_value(pdf, label, value, x, y + DETAILS_PITCH * line, COLUMN_WIDTH)
+    line = 0
+    for label, value in lines:
+        line += _label_value(pdf, label, value, x, y + DETAILS_PITCH * line, COLUMN_WIDTH)
 
 
-def _label_value(pdf: FPDF, label: str, value: str, x: float, y: float, width: float) -> None:
-    size = 6.5
-    while size > 4.0 and _width(pdf, label, size, "") + _width(pdf, value, size, "B") > width:
-        size -= 0.25
-    _text(pdf, label, x, y, size, "", INK)
-    _text(pdf, value, x + _width(pdf, label, size, ""), y, size, "B", INK)
+def _label_value(pdf: FPDF, label: str, value: str, x: float, y: float, width: float) -> int:
+    """Draw "label value" in one line, or the label over several; return the lines used."""
+    size = _fit(pdf, label + value, DETAILS_PT, "", width)
+    if _width(pdf, label, size, "") + _width(pdf, value, size, "B") <= width:
+        _text(pdf, label, x, y, size, "", INK)
+        _text(pdf, value, x + _width(pdf, label, size, ""), y, size, "B", INK)
+        return 1
+    rows = _wrap(pdf, label, MIN_TEXT_PT, width)
+    for row, text in enumerate(rows):
+        _text(pdf, text, x, y + DETAILS_PITCH * row, MIN_TEXT_PT, "", INK)
+    if value:
+        _text(pdf, value, x + _width(pdf, rows[-1] + " ", MIN_TEXT_PT, ""),
+              y + DETAILS_PITCH * (len(rows) - 1), MIN_TEXT_PT, "B", INK)
+    return len(rows)
+
+
+def _wrap(pdf: FPDF, text: str, size: float, width: float) -> list[str]:
+    # Break between the languages ("fi / sv / en") first, between words only inside one;
+    # room is kept for the " /" that ends a row.
+    width -= _width(pdf, " /", size, "")
+    rows: list[str] = []
+    for part in text.split(" / "):
+        if rows and _width(pdf, f"{rows[-1]} / {part}", size, "") <= width:
+            rows[-1] = f"{rows[-1]} / {part}"
+            continue
+        if rows:
+            rows[-1] += " /"
+        rows.append("")
+        for word in part.split():
+            candidate = f"{rows[-1]} {word}".strip()
+            if rows[-1] and _width(pdf, candidate, size, "") > width:
+                rows.append(word)
+            else:
+                rows[-1] = candidate
+    return rows
+
+
+def _region_text(pdf: FPDF, name: str, width: float) -> str:
+    """The region's names if they fit at the smallest size; else its first; else cut short."""
+    for text in (name, name.split(" / ")[0]):
+        if _width(pdf, text, MIN_TEXT_PT, "B") <= width:
+            return text
+    text = name.split(" / ")[0]
+    while text and _width(pdf, text + "...", MIN_TEXT_PT, "B") > width:
+        text = text[:-1]
+    return text + "..."
 
 
 def _draw_name_line(pdf: FPDF, x: float, y: float, right: float) -> None:
-    _text(pdf, NAME_LABEL, x, y, 6, "", MUTED)
+    _text(pdf, NAME_LABEL, x, y, DETAILS_PT, "", MUTED)
     pdf.set_draw_color(*MUTED)
     pdf.set_line_width(0.2)
-    pdf.line(x + _width(pdf, NAME_LABEL, 6, "") + 1.5, y + 0.3, right, y + 0.3)
+    pdf.line(x + _width(pdf, NAME_LABEL, DETAILS_PT, "") + 1.5, y + 0.3, right, y + 0.3)
 
 
 def _draw_qr(pdf: FPDF, text: str, x: float, y: float) -> None:
@@ -268,8 +317,8 @@ def _width(pdf: FPDF, text: str, size: float, style: str) -> float:
 
 
 def _fit(pdf: FPDF, text: str, size: float, style: str, max_width: float) -> float:
-    # Long region names and wide numbers shrink rather than run into the QR.
-    while size > 4.0 and _width(pdf, text, size, style) > max_width:
+    # Long region names and wide numbers shrink rather than run into the QR, down to 6 pt.
+    while size > MIN_TEXT_PT and _width(pdf, text, size, style) > max_width:
         size -= 0.25
     return size
 

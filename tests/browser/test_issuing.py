@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import re
 import subprocess
+from datetime import date
 
 import pytest
 import zxingcpp
@@ -26,12 +27,15 @@ def log_in(page: Page, live_server, username: str) -> None:
 
 
 def register_card(page: Page, live_server, birth_year: str = "1987") -> None:
-    """Fill in and send the registration form in Finnish."""
+    """Fill in and send the registration form in Finnish, every choice made by hand."""
     page.goto(f"{live_server.url}/cards/new")
     page.get_by_label("Kotikunta").select_option(label="Tampere")
     page.get_by_label("Postinumero").fill("33100")
     page.get_by_label("Syntymävuosi").fill(birth_year)
     page.get_by_label("Omat alaikäiset lapset").fill("2")
+    page.get_by_label("Henkilökohtainen kortti").check()
+    page.get_by_label("Sukupuoli (vapaaehtoinen)").select_option(label="Ei halua kertoa")
+    page.get_by_label("Elämäntilanne (vapaaehtoinen)").select_option(label="Ei halua kertoa")
     page.get_by_role("button", name="Rekisteröi kortti").click()
 
 
@@ -76,7 +80,7 @@ def test_an_issuer_registers_prints_and_hands_over_a_card_that_opens_offline(
 def test_a_holder_under_sixteen_is_refused_on_the_form_with_the_reason(page, live_server):
     log_in(page, live_server, "issuer")
     register_card(page, live_server, birth_year="2020")
-    expect(page.locator("#birth_year-error")).to_contain_text("vähintään 16")
+    expect(page.locator("#birth_year-error")).to_contain_text("vähintään 16-vuotiaille")
     expect(page.get_by_label("Syntymävuosi")).to_have_attribute("aria-invalid", "true")
 
 
@@ -95,8 +99,13 @@ def issuing_pages(live_server) -> list[tuple[str, str]]:
     card = next(c for c in live_server.demo["cards"]
                 if c["status"] == "active" and c["region"] == "PIR")
     number = card["number"].replace("-", "")
-    return [("issuer", "/cards/new"), ("issuer", "/cards/"), ("issuer", f"/cards/{number}"),
-            ("issuer", f"/cards/{number}/handover"), ("coordinator", "/cards/blank")]
+    expired = next(c for c in live_server.demo["cards"] if c["status"] == "active"
+                   and c["region"] == "PIR" and c["valid_until"] < date.today().isoformat())
+    return [("issuer", "/"), ("issuer", "/cards/new"), ("issuer", "/cards/"),
+            ("issuer", f"/cards/{number}"), ("issuer", f"/cards/{number}/handover"),
+            ("issuer", f"/cards/{number}/deactivate"),
+            ("issuer", f"/cards/{expired['number'].replace('-', '')}"),
+            ("coordinator", "/cards/blank")]
 
 
 @pytest.mark.parametrize("language", ["fi", "sv"])
