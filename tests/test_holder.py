@@ -217,6 +217,16 @@ def test_the_page_for_a_link_not_in_use_has_no_staff_links_even_for_staff(client
         assert 'class="button"' not in html
 
 
+def test_the_card_page_shows_no_staff_menu_to_a_signed_in_issuer(client, auth, world,
+                                                                active_card):
+    path = linked(active_card)
+    auth.login("issuer-a")
+    html = client.get(path).get_data(as_text=True)
+    assert QR_SVG in html
+    assert 'class="mainnav"' not in html
+    assert 'href="/"' not in html and 'action="/logout"' not in html
+
+
 def test_a_replaced_link_and_an_unknown_one_get_the_same_page(client, world, active_card):
     replaced = linked(active_card)
     linked(active_card)
