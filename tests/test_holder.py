@@ -172,17 +172,72 @@ def test_status_wins_over_expiry_as_at_the_door(client, world, today):
 # Links that open nothing
 
 
-def test_an_unknown_token_answers_the_plain_404_page_and_reveals_nothing(client, world,
-                                                                          active_card):
-    linked(active_card)
-    response = client.get("/c/" + "A" * 32)
+NOT_IN_USE = {
+    "fi": "Tämä korttilinkki ei ole käytössä Pyydä uusi palvelusta, josta sait kortin.",
+    "sv": "Den här kortlänken används inte Be om en ny från tjänsten där du fick kortet.",
+    "en": "This card link is not in use Ask for a new one from the service that gave you the card.",
+}
+MALFORMED = ["/c/" + "A" * 32, "/c/unknown-token", "/c/", "/c/%20", "/c/" + "x" * 500,
+             "/c/abc/def", "/c/..%2F..%2Flogin", "/c/Ä€😀"]
+
+
+def not_in_use_page(client, path: str, **kwargs):
+    """The answer to a card link that opens nothing: 404, and not kept by any cache."""
+    response = client.get(path, **kwargs)
     assert response.status_code == 404
+    assert response.headers["Cache-Control"] == "no-store"
+    return response
+
+
+@pytest.mark.parametrize("accept, lang", [("fi-FI,fi;q=0.9", "fi"), ("sv-FI,sv;q=0.9", "sv"),
+                                          ("en-GB,en;q=0.8", "en"), ("de", "fi")])
+def test_an_unknown_card_link_tells_the_holder_in_the_browsers_language(client, world,
+                                                                        accept, lang):
+    response = not_in_use_page(client, "/c/" + "A" * 32, headers={"Accept-Language": accept})
     html = response.get_data(as_text=True)
-    assert "The page was not found." in html
+    assert f'<html lang="{lang}">' in html
+    assert NOT_IN_USE[lang] in text_of(response)
+    assert "The page was not found." not in html
+
+
+@pytest.mark.parametrize("path", MALFORMED)
+def test_every_link_under_c_that_opens_no_card_gets_the_holders_page(client, world, path):
+    assert NOT_IN_USE["en"] in text_of(not_in_use_page(client, path))
+
+
+def test_the_page_for_a_link_not_in_use_has_no_staff_links_even_for_staff(client, auth, world):
+    staff_paths = ("/login", "/logout", "/manage", "/cards", "/stats", "/scan")
+    visitor = not_in_use_page(client, "/c/unknown").get_data(as_text=True)
+    auth.login("coord-a")
+    signed_in = not_in_use_page(client, "/c/unknown").get_data(as_text=True)
+    for html in (visitor, signed_in):
+        hrefs = re.findall(r'(?:href|action)="([^"]*)"', html)
+        assert not [h for h in hrefs if h == "/" or h.startswith(staff_paths)], hrefs
+        assert 'class="mainnav"' not in html
+        assert 'class="button"' not in html
+
+
+def test_the_card_page_shows_no_staff_menu_to_a_signed_in_issuer(client, auth, world,
+                                                                active_card):
+    path = linked(active_card)
+    auth.login("issuer-a")
+    html = client.get(path).get_data(as_text=True)
+    assert QR_SVG in html
+    assert 'class="mainnav"' not in html
+    assert 'href="/"' not in html and 'action="/logout"' not in html
+
+
+def test_a_replaced_link_and_an_unknown_one_get_the_same_page(client, world, active_card):
+    replaced = linked(active_card)
+    linked(active_card)
+    unknown = "/c/" + "B" * len(replaced.removeprefix("/c/"))
+    pages = [not_in_use_page(client, path).get_data(as_text=True).replace(path, "/c/LINK")
+             for path in (replaced, unknown)]
+    assert pages[0] == pages[1]
     for revealing in (format_number(active_card.number), active_card.number, QR_SVG,
-                      "manifest", "Region AAA", "Alue AAA", "Valid until", "holder-status",
+                      "manifest", "Region AAA", "Alue AAA", "Valid until", "replaced",
                       "data-service-worker"):
-        assert revealing not in html
+        assert revealing not in pages[0]
 
 
 def test_a_replaced_link_stops_working_and_the_new_one_opens_the_card(client, world,
@@ -228,10 +283,11 @@ def test_card_responses_keep_the_link_private(client, world, active_card, suffix
     assert response.headers["X-Robots-Tag"] == "noindex"
 
 
-def test_an_unknown_token_404_also_sends_no_referrer(client, world):
-    response = client.get("/c/unknown-token")
-    assert response.status_code == 404
+@pytest.mark.parametrize("path", ["/c/unknown-token", "/c/abc/def"])
+def test_a_link_not_in_use_also_sends_no_referrer(client, world, path):
+    response = not_in_use_page(client, path)
     assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["X-Robots-Tag"] == "noindex"
 
 
 def test_the_page_links_its_manifest_and_loads_its_script_as_a_module(client, world,
@@ -240,6 +296,7 @@ def test_the_page_links_its_manifest_and_loads_its_script_as_a_module(client, wo
     html = client.get(path).get_data(as_text=True)
     assert f'<link rel="manifest" href="{path}/manifest.webmanifest">' in html
     assert '<script type="module" src="/static/holder/register.js"></script>' in html
+    assert '<script type="module" src="/static/holder/live.js"></script>' in html
     assert 'data-service-worker="/c/sw.js"' in html
     assert re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html) is None, "no inline script"
 
@@ -290,7 +347,8 @@ def test_the_service_worker_is_javascript_that_caches_the_cards_assets(client):
     assert response.headers["Cache-Control"] == "no-cache"
     script = response.get_data(as_text=True)
     for asset in ("/static/css/app.css", "/static/css/holder.css", "/static/holder/register.js",
-                  "/static/holder/icon-192.png", "/static/holder/icon-512.png"):
+                  "/static/holder/live.js", "/static/holder/icon-192.png",
+                  "/static/holder/icon-512.png"):
         assert f'"{asset}"' in script
         assert served(client, asset)
     assert re.search(r'const CACHE = "kaiku-holder-[0-9a-f]{12}";', script)

@@ -58,6 +58,7 @@ MATRIX: dict[str, frozenset[str] | None] = {
     "holder.card": PUBLIC,
     "holder.manifest": PUBLIC,
     "holder.service_worker": PUBLIC,
+    "holder.not_in_use": PUBLIC,
     # The box office's scanner and its API (DESIGN §6, §7)
     "scan.scanner": SCANNING,
     "scan.manifest": PUBLIC,
@@ -113,6 +114,7 @@ ANSWERS: dict[str, dict[str, int]] = {
     "site.index": {"boxoffice": 302},  # the box office's start page is its scanner
     "site.set_language": {"*": 302},  # back to where the person was
     "auth.login": {"*": 302, ANONYMOUS: 200},  # a signed-in person is sent home
+    "holder.not_in_use": {"*": 404},  # a card link that opens no card, for anyone
 }
 
 
@@ -147,6 +149,7 @@ ARGUMENTS = {
     "event_id": lambda s: s.world.show.id,
     "user_id": lambda s: s.world.users["issuer"].id,
     "table": lambda s: "months",
+    "rest": lambda s: "no/card/here",
 }
 # Query strings some GET routes need for their normal answer.
 QUERIES = {

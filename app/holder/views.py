@@ -18,7 +18,7 @@ from app.printing.qr import qr_svg
 from app.rules import local_date
 
 # What the service worker keeps for offline use besides the card page and its manifest.
-OFFLINE_ASSETS = ("css/app.css", "css/holder.css", "holder/register.js",
+OFFLINE_ASSETS = ("css/app.css", "css/holder.css", "holder/register.js", "holder/live.js",
                   "holder/icon-192.png", "holder/icon-512.png")
 THEME_COLOUR = "#5b2a86"
 
@@ -46,7 +46,9 @@ def service_worker():
 @public
 def card(token: str):
     """The holder's digital card: the QR to show at the door and the card's facts."""
-    found = _card_or_404(token)
+    found = service.card_for_token(token)
+    if found is None:
+        return not_in_use()
     now = datetime.now(UTC)
     state = service.card_state(found, local_date(now))
     label = _("QR code of Kaikukortti %(number)s", number=format_number(found.number))
@@ -90,6 +92,15 @@ def manifest(token: str):
     response = current_app.json.response(body)
     response.mimetype = "application/manifest+json"
     return response
+
+
+@bp.route("/c/")
+@bp.route("/c/<token>/<path:rest>")
+@public
+def not_in_use(token: str = "", rest: str = ""):
+    """Any link under /c/ that opens no card: one holder's page, the same whatever the cause."""
+    body = render_template("holder/not_in_use.html", state="not_in_use")
+    return body, 404, {"Cache-Control": "no-store"}
 
 
 def _card_or_404(token: str) -> Card:
