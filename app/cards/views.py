@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, render_template, request, session, url_for
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -13,6 +12,7 @@ from app.cards import bp, service
 from app.cards.forms import ActionForm, BatchForm, DeactivateForm, FindCardForm, RegistrationForm, ReplaceForm
 from app.cards.service import CardError
 from app.extensions import db
+from app.i18n import local_date_text
 from app.models import Card, Municipality
 from app.printing.cards import CardFace, card_pdf
 from app.printing.qr import qr_svg
@@ -146,7 +146,7 @@ def renew(number: str):
     card = own_card(number)
     if _run(lambda: service.renew(current_user, card), ActionForm()):
         flash(_("The card is now valid until %(date)s. Print it again if the holder wants a "
-                "new printout.", date=format_date(card.valid_until, "short")), "info")
+                "new printout.", date=local_date_text(card.valid_until)), "info")
     return redirect(url_for("cards.show", number=card.number))
 
 
