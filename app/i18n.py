@@ -14,9 +14,10 @@ from app.config import LANGUAGES
 from app.extensions import babel
 from app.rules import TZ, local_date
 
-# Dates and times are written as in Finland: Finland-Swedish writes 2.12.2026 18.05, not the
-# 2026-12-02 18:05 of Sweden. Every page uses the helpers below, never its own format.
-DATE_LOCALES = {"fi": "fi_FI", "sv": "sv_FI", "en": "en"}
+# Dates and times are written as in Finland, in every language: Finland-Swedish writes
+# 2.12.2026 18.05, not the 2026-12-02 18:05 of Sweden; English 02/12/2026, 18.05.
+# Every page uses the helpers below, never a format of its own.
+DATE_LOCALES = {"fi": "fi_FI", "sv": "sv_FI", "en": "en_FI"}
 LANGUAGE_NAMES = {"fi": "Suomeksi", "sv": "På svenska", "en": "In English"}
 ROLE_NAMES = {
     "admin": _l("National administrator"),

@@ -96,8 +96,8 @@ def test_each_row_says_who_what_which_object_and_when_in_finnish_time(world, tra
                                                                       english):
     auth.login("coord-a")
     newest = rows(english.get("/manage/audit"))[0]
-    local = re.sub(r"\s+", " ", format_datetime(LATE_JUNE_UTC, "short", tzinfo=TZ, locale="en"))
-    assert local.startswith("7/1/25")  # the Finnish date, not the UTC one
+    local = re.sub(r"\s+", " ", format_datetime(LATE_JUNE_UTC, "short", tzinfo=TZ, locale="en_FI"))
+    assert local == "01/07/2025, 0.30"  # the Finnish date, not the UTC one
     assert newest.startswith(f"{local} issuer-a Card deactivated")
     assert f"Card {format_number(trail['card'].number)}" in newest
     assert "Reason: Misuse" in newest
