@@ -65,26 +65,31 @@ class AuditWords:
         return str(found)
 
     def object_text(self, event: AuditEvent) -> str:
-        """What the event is about: "Card 7KQD-3MZP-X", "Venue: Tampere Hall"."""
+        """What the event is about: "Card 7KQD-3MZ-P3X", "Venue: Tampere Hall"."""
+        label, name = self.object_parts(event)
+        return f"{label} {name}" if name else label
+
+    def object_parts(self, event: AuditEvent) -> tuple[str, str]:
+        """The object as a lead ("Card", "Venue:", "Visit, card") and its name or number."""
         label = object_label(event.object_type)
         if event.object_id is None:
-            return label
+            return label, ""
         name = self.name(event.object_type, event.object_id)
         if event.object_type == "cards":
-            return f"{label} {name}"
+            return label, name
         if event.object_type == "visits":
-            return _("%(object)s, card %(number)s", object=label, number=name)
-        return f"{label}: {name}"
+            return _("%(object)s, card", object=label), name
+        return f"{label}:", name
 
-    def details(self, event: AuditEvent) -> list[tuple[str, str]]:
-        """Each detail as (label, value) in words, in the table's order."""
+    def details(self, event: AuditEvent) -> list[tuple[str, str, bool]]:
+        """Each detail as (label, value, whether the value is a card number) in words."""
         items = sorted((event.details or {}).items(), key=lambda kv: (_ORDER.get(kv[0], 999), kv[0]))
-        return [(detail_label(event.object_type, key), self.value(event.object_type, key, value))
-                for key, value in items]
+        return [(detail_label(event.object_type, key), self.value(event.object_type, key, value),
+                 REFERENCES.get(key) == "cards") for key, value in items]
 
     def details_text(self, event: AuditEvent) -> str:
-        """The details on one line: "Reason: Misuse, New card: 7KQD-3MZP-X"."""
-        return ", ".join(f"{label}: {value}" for label, value in self.details(event))
+        """The details on one line: "Reason: Misuse, New card: 7KQD-3MZ-P3X"."""
+        return ", ".join(f"{label}: {value}" for label, value, _card in self.details(event))
 
     def value(self, object_type: str, key: str, value) -> str:
         """One detail's value in words."""

@@ -98,7 +98,8 @@ def described(events: list[AuditEvent]) -> list[dict]:
     actors = audit_service.usernames(e.actor_id for e in events)
     numbers = {i: n for (kind, i), n in words.names.items() if kind == "cards"}
     return [{"event": e, "when": local_datetime_text(e.at), "actor": actors.get(e.actor_id),
-             "action": action_label(e.action), "object": words.object_text(e),
+             "action": action_label(e.action), "object": words.object_parts(e),
+             "numbered": e.object_type in ("cards", "visits"),
              "url": object_url(e, numbers), "details": words.details(e)} for e in events]
 
 

@@ -4,10 +4,13 @@ makes a box-office account without a preset role, and is asked before a venue is
 from __future__ import annotations
 
 import re
+import uuid
+from datetime import UTC, datetime
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from app.rules import TZ
 from tests.browser.test_issuing import NUMBER, log_in
 from tests.browser.test_management import add_venue, submit
 
@@ -105,7 +108,7 @@ def test_a_new_account_has_no_role_and_a_ticked_venue_suggests_the_box_office(pa
     page.locator("#password").fill("Kulttuuritalon-ovi-2026")
     submit(page)
     suggestion = {"fi": "Valitse rooli – lipunmyynti sopii valituille kohteille.",
-                  "sv": "Välj roll – biljettförsäljning passar för de valda besöksmålen."}[language]
+                  "sv": "Välj roll – biljettförsäljning passar för de valda platserna."}[language]
     expect(page.locator("#role-error")).to_have_text(suggestion)
     expect(role).to_have_value("boxoffice")
     shoot(page, f"staff-suggest-{language}-360")
@@ -128,3 +131,45 @@ def test_deactivating_a_venue_asks_first(page, live_server):
     page.locator("main").get_by_role("button", name="Poista käytöstä").click()
     expect(page).to_have_url(f"{live_server.url}/manage/venues")
     expect(row.locator(".status-inactive")).to_be_visible()
+
+
+def offline_records_of(browser: Browser, live_server, number: str) -> None:
+    """The box office's scanner syncs two offline records of one card at one venue today."""
+    region = live_server.demo["regions"][0]["code"]
+    venue = next(v for v in live_server.demo["venues"] if v["region"] == region)
+    context = browser.new_context(locale="fi-FI")
+    try:
+        scanner = context.new_page()
+        log_in(scanner, live_server, "boxoffice")
+        token = scanner.locator('meta[name="csrf-token"]').get_attribute("content")
+        visits = [{"code": number.replace("-", ""), "venue_id": venue["id"], "event_id": None,
+                   "adults": 1, "children": 0, "assistants": 0, "nonce": str(uuid.uuid4()),
+                   "occurred_at": datetime.now(UTC).isoformat(), "source": "offline"}
+                  for _ in range(2)]
+        synced = scanner.request.post(f"{live_server.url}/api/scan/sync", data={"visits": visits},
+                                      headers={"X-CSRFToken": token})
+        assert synced.ok, synced.text()
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def flagged(browser: Browser, live_server, cards) -> str:
+    """The number of a card with a flagged offline record waiting in the queue."""
+    offline_records_of(browser, live_server, cards["own"])
+    return cards["own"]
+
+
+@pytest.mark.parametrize("language", ["fi", "sv"])
+def test_the_conflict_queue_names_the_card_by_number_and_the_reason_in_words(
+        page, live_server, flagged, language):
+    log_in(page, live_server, "coordinator")
+    page.goto(f"{live_server.url}/lang/{language}?next=/manage/conflicts")
+    section = page.locator("main section.action").filter(has_text=flagged)
+    expect(section).to_have_count(1)
+    reason = {"fi": "Korttia oli jo käytetty", "sv": "Kortet hade redan använts"}[language]
+    expect(section).to_contain_text(reason)
+    expect(section).not_to_contain_text("already_used")
+    today = datetime.now(TZ).date()
+    expect(section).to_contain_text(f"{today.day}.{today.month}.{today.year}")
+    shoot(page, f"conflicts-{language}-360")
