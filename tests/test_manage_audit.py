@@ -278,6 +278,9 @@ def test_every_action_and_detail_reads_in_words_with_cards_by_number(world, hist
                  "True", "venue_ids", "default_quota", ": None", "(deactivated)"):
         assert code not in text, code
     assert f"Kortti {history['old'].id}" not in text and f"Kort {history['old'].id} " not in text
+    today = datetime.now(TZ).date()  # Finland's one date format, in Swedish too
+    assert text.startswith(f"{today.day}.{today.month}.{today.year} ")
+    assert today.isoformat() not in text
 
 
 def test_another_regions_rows_and_card_numbers_never_appear(world, history, auth, client):

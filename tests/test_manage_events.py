@@ -286,6 +286,20 @@ def test_the_list_shows_upcoming_events_of_the_own_region_only(world, coordinato
     assert "Vanha esitys" in text(client.get("/manage/events?past=y"))
 
 
+@pytest.mark.parametrize(("lang", "weekday"), [("fi", "ke"), ("sv", "ons"), ("en", "Wed")])
+def test_the_list_writes_dates_and_times_as_in_finland_in_every_language(world, coordinator,
+                                                                         client, lang, weekday):
+    show = factories.event(world.theatre, starts_at=datetime(2036, 12, 3, 16, 5, tzinfo=UTC))
+    show.title = "Joulukonsertti"
+    db.session.commit()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = lang
+    page = text(client.get("/manage/events?first_day=2036-12-01&last_day=2036-12-31"))
+    row = re.search(r"<tr>(?:(?!</tr>).)*Joulukonsertti.*?</tr>", page, re.S).group(0)
+    shown = {"fi": "3.12.2036 18.05", "sv": "3.12.2036 18.05", "en": "03/12/2036, 18.05"}[lang]
+    assert f"{weekday} {shown}" in re.sub(r"\s+", " ", row)  # Finnish time, one format
+    assert "2036-12-03 18" not in row
+
+
 def test_the_list_narrows_by_venue_and_dates(world, coordinator, client):
     post(client, "/manage/events/series/new", series_form(world.college))
     page = text(client.get(f"/manage/events?venue={world.college.id}"
