@@ -95,26 +95,47 @@ def test_the_coordinator_filters_the_log_by_a_typed_card_number(page, live_serve
 
 
 @pytest.mark.parametrize("language", ["fi", "sv"])
-def test_a_new_account_has_no_role_and_a_ticked_venue_suggests_the_box_office(page, live_server,
-                                                                              language):
+def test_without_javascript_a_new_account_has_no_role_and_a_ticked_venue_suggests_the_box_office(
+        page, browser: Browser, live_server, language):
     log_in(page, live_server, "coordinator")
     venue = f"Kulttuuritalo {language}"
     add_venue(page, live_server, venue)
-    page.goto(f"{live_server.url}/lang/{language}?next=/manage/staff/new")
+    context = browser.new_context(viewport={"width": 360, "height": 640}, locale="fi-FI",
+                                  java_script_enabled=False, storage_state=page.context.storage_state())
+    try:
+        form = context.new_page()
+        form.goto(f"{live_server.url}/lang/{language}?next=/manage/staff/new")
+        role = form.locator("#role")
+        expect(role).to_have_value("")
+        form.locator("#username").fill(f"kassa.{language}")
+        form.get_by_label(venue, exact=True).check()
+        form.locator("#password").fill("Kulttuuritalon-ovi-2026")
+        submit(form)
+        suggestion = {"fi": "Valitse rooli – lipunmyynti sopii valituille kohteille.",
+                      "sv": "Välj roll – biljettförsäljning passar för de valda platserna."}[language]
+        expect(form.locator("#role-error")).to_have_text(suggestion)
+        expect(role).to_have_value("boxoffice")
+        shoot(form, f"staff-suggest-{language}-360")
+        form.locator("#password").fill("Kulttuuritalon-ovi-2026")
+        submit(form)
+        expect(form.locator("main h1")).to_contain_text(f"kassa.{language}")
+    finally:
+        context.close()
+
+
+def test_with_javascript_ticking_a_venue_chooses_the_box_office_at_once(page, live_server):
+    log_in(page, live_server, "coordinator")
+    page.goto(f"{live_server.url}/manage/staff/new")
     role = page.locator("#role")
     expect(role).to_have_value("")
-    page.locator("#username").fill(f"kassa.{language}")
-    page.get_by_label(venue, exact=True).check()
-    page.locator("#password").fill("Kulttuuritalon-ovi-2026")
-    submit(page)
-    suggestion = {"fi": "Valitse rooli – lipunmyynti sopii valituille kohteille.",
-                  "sv": "Välj roll – biljettförsäljning passar för de valda platserna."}[language]
-    expect(page.locator("#role-error")).to_have_text(suggestion)
+    page.locator("#issuing_site").select_option(index=1)
+    expect(role).to_have_value("issuer")
+    role.select_option("")
+    page.locator("main input[name=venues]").first.check()
     expect(role).to_have_value("boxoffice")
-    shoot(page, f"staff-suggest-{language}-360")
-    page.locator("#password").fill("Kulttuuritalon-ovi-2026")
-    submit(page)
-    expect(page.locator("main h1")).to_contain_text(f"kassa.{language}")
+    role.select_option("coordinator")  # a role chosen by hand stays
+    page.locator("main input[name=venues]").nth(1).check()
+    expect(role).to_have_value("coordinator")
 
 
 def test_deactivating_a_venue_asks_first(page, live_server):
