@@ -3,16 +3,21 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from babel.dates import format_date, format_datetime, format_time
 from flask import Flask, request, session
-from flask_babel import format_date, get_locale
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.cardcodes import format_number
 from app.config import LANGUAGES
 from app.extensions import babel
-from app.rules import local_date
+from app.rules import TZ, local_date
 
+# Dates and times are written as in Finland, in every language: Finland-Swedish writes
+# 2.12.2026 18.05, not the 2026-12-02 18:05 of Sweden; English 02/12/2026, 18.05.
+# Every page uses the helpers below, never a format of its own.
+DATE_LOCALES = {"fi": "fi_FI", "sv": "sv_FI", "en": "en_FI"}
 LANGUAGE_NAMES = {"fi": "Suomeksi", "sv": "På svenska", "en": "In English"}
 ROLE_NAMES = {
     "admin": _l("National administrator"),
@@ -56,10 +61,32 @@ def init_app(app: Flask) -> None:
 
     app.add_template_filter(format_number, "card_number")
     app.add_template_filter(local_date_text, "date_fi")
+    app.add_template_filter(local_datetime_text, "datetime_fi")
+    app.add_template_filter(local_weekday_text, "weekday_fi")
+
+
+def date_locale() -> str:
+    """The Babel locale dates and times are written in on this page."""
+    return DATE_LOCALES.get(str(get_locale() or "fi"), "fi_FI")
 
 
 def local_date_text(value: date | datetime) -> str:
-    """A date, or a moment as its Finnish local date, written the page's way."""
+    """A date, or a moment as its Finnish local date, in the page's one short date format."""
     if isinstance(value, datetime):
         value = local_date(value)
-    return format_date(value, "short")
+    return format_date(value, "short", locale=date_locale())
+
+
+def local_datetime_text(value: datetime) -> str:
+    """A moment in Finnish time, in the page's one short date-and-time format."""
+    return format_datetime(value, "short", tzinfo=TZ, locale=date_locale())
+
+
+def local_time_text(value: datetime) -> str:
+    """A moment's time of day in Finnish time, in the page's one short time format ("18.05")."""
+    return format_time(value, "short", tzinfo=TZ, locale=date_locale())
+
+
+def local_weekday_text(value: datetime) -> str:
+    """The short weekday name of a moment in Finnish time ("ke", "ons", "Wed")."""
+    return format_datetime(value, "EEE", tzinfo=TZ, locale=date_locale())

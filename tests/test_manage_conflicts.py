@@ -13,6 +13,7 @@ from app.cardcodes import format_number
 from app.extensions import db
 from app.manage import conflicts_service
 from app.models import AuditEvent, Visit
+from app.rules import TZ
 from app.scan.service import DoorRequest, redeem
 from tests.conftest import csrf_token
 from tests.support import factories
@@ -94,6 +95,47 @@ def test_the_queue_shows_the_flagged_record_with_card_venue_event_reason_and_the
     # The other record of the card for the same event is listed beside it.
     others = re.search(r"<caption>.*?</table>", html, re.S).group(0)
     assert "box-a" in others and world.show.title in others
+
+
+@pytest.mark.parametrize(("lang", "reason"), [
+    ("fi", "Korttia oli jo käytetty tähän tapahtumaan"),
+    ("sv", "Kortet hade redan använts för det här evenemanget"),
+])
+def test_the_queue_says_why_in_words_without_the_code_and_dates_the_finnish_way(
+        world, clash, auth, client, lang, reason):
+    _, second = clash
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = lang
+    auth.login("coord-a")
+    html = client.get("/manage/conflicts").get_data(as_text=True)
+    assert reason in html and "already_used" not in html
+    assert format_number(second.card.number) in html
+    day = second.occurred_at.astimezone(TZ).date()
+    assert f"{day.day}.{day.month}.{day.year}" in html and day.isoformat() not in html
+
+
+def test_the_queue_reads_its_cards_venues_and_events_in_a_fixed_number_of_queries(world, auth,
+                                                                                  client):
+    statements: list[str] = []
+
+    def count(*args) -> None:
+        statements.append(args[2])
+
+    def queue_with(n: int) -> int:
+        for _ in range(n):
+            card = factories.card(world.a)
+            db.session.commit()
+            offline_record(world.users["boxoffice"], card, world.theatre, world.show)
+            offline_record(world.users["boxoffice"], card, world.theatre, world.show)
+        statements.clear()
+        sa.event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert client.get("/manage/conflicts").status_code == 200
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", count)
+        return len(statements)
+
+    auth.login("coord-a")
+    assert queue_with(2) == queue_with(6)
 
 
 def test_a_coordinator_sees_only_its_regions_conflicts_and_an_admin_all(world, clash, clash_b,

@@ -252,7 +252,7 @@ def test_an_event_keeps_its_venue_once_cards_were_used_for_it(world, coordinator
 
 def test_cancelling_keeps_the_event_and_reinstating_brings_it_back(world, coordinator, client):
     show_id = world.show.id
-    response = post(client, f"/manage/events/{show_id}/active", {"active": "0"},
+    response = post(client, f"/manage/events/{show_id}/active", {"active": "0", "confirmed": "1"},
                     follow_redirects=True)
     assert "The event was cancelled." in text(response)
     db.session.rollback()
@@ -266,7 +266,7 @@ def test_cancelling_keeps_the_event_and_reinstating_brings_it_back(world, coordi
 
 
 def test_cancelling_without_a_csrf_token_changes_nothing(world, coordinator, client):
-    response = client.post(f"/manage/events/{world.show.id}/active", data={"active": "0"})
+    response = client.post(f"/manage/events/{world.show.id}/active", data={"active": "0", "confirmed": "1"})
     assert response.status_code == 400
     db.session.rollback()  # a new transaction sees what the request saved
     assert world.show.active is True
@@ -284,6 +284,20 @@ def test_the_list_shows_upcoming_events_of_the_own_region_only(world, coordinato
     assert world.course.title in page
     assert "Vanha esitys" not in page and "Toisen alueen ottelu" not in page
     assert "Vanha esitys" in text(client.get("/manage/events?past=y"))
+
+
+@pytest.mark.parametrize(("lang", "weekday"), [("fi", "ke"), ("sv", "ons"), ("en", "Wed")])
+def test_the_list_writes_dates_and_times_as_in_finland_in_every_language(world, coordinator,
+                                                                         client, lang, weekday):
+    show = factories.event(world.theatre, starts_at=datetime(2036, 12, 3, 16, 5, tzinfo=UTC))
+    show.title = "Joulukonsertti"
+    db.session.commit()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = lang
+    page = text(client.get("/manage/events?first_day=2036-12-01&last_day=2036-12-31"))
+    row = re.search(r"<tr>(?:(?!</tr>).)*Joulukonsertti.*?</tr>", page, re.S).group(0)
+    shown = {"fi": "3.12.2036 18.05", "sv": "3.12.2036 18.05", "en": "03/12/2036, 18.05"}[lang]
+    assert f"{weekday} {shown}" in re.sub(r"\s+", " ", row)  # Finnish time, one format
+    assert "2036-12-03 18" not in row
 
 
 def test_the_list_narrows_by_venue_and_dates(world, coordinator, client):
@@ -317,7 +331,8 @@ def test_issuers_and_box_offices_are_forbidden_every_event_route(world, auth, cl
     auth.login(username)
     token = csrf_token(client, "/")
     for method, url in event_urls(world.show.id):
-        response = client.open(url, method=method, data={"csrf_token": token, "active": "0"})
+        response = client.open(url, method=method,
+                               data={"csrf_token": token, "active": "0", "confirmed": "1"})
         assert response.status_code == 403, (method, url)
     db.session.rollback()  # a new transaction sees what the request saved
     assert world.show.active is True
@@ -328,8 +343,22 @@ def test_another_regions_event_is_not_found_for_a_coordinator(world, coordinator
     db.session.commit()
     token = csrf_token(client, "/")
     for method, url in event_urls(other.id)[5:]:
-        response = client.open(url, method=method, data={**event_form(world.theatre), "active": "0",
-                                                         "csrf_token": token})
+        response = client.open(url, method=method, data={
+            **event_form(world.theatre), "active": "0", "confirmed": "1", "csrf_token": token})
         assert response.status_code == 404, (method, url)
     db.session.rollback()  # a new transaction sees what the request saved
     assert other.active is True and other.venue_id == world.hall_b.id
+
+
+def test_cancelling_an_event_asks_first_and_changes_nothing_until_confirmed(world, coordinator,
+                                                                            client):
+    path = f"/manage/events/{world.show.id}/active"
+    response = post(client, path, {"active": "0"})
+    page = text(response)
+    assert response.status_code == 200
+    assert 'name="confirmed" value="1"' in page and f'action="{path}"' in page
+    db.session.rollback()
+    assert db.session.get(Event, world.show.id).active is True
+    post(client, path, {"active": "0", "confirmed": "1"})
+    db.session.rollback()
+    assert db.session.get(Event, world.show.id).active is False

@@ -268,7 +268,7 @@ def test_a_wrong_region_field_is_named_with_what_to_fix_and_nothing_is_saved(
 
 def test_an_admin_deactivates_and_reactivates_a_region_keeping_it(world, admin, client):
     path = f"/manage/regions/{world.b.id}/active"
-    assert post(client, path, {"active": "0"}).status_code == 302
+    assert post(client, path, {"active": "0", "confirmed": "1"}).status_code == 302
     assert fresh(Region, world.b.id).active is False
     page = text(client.get("/manage/regions"))
     assert 'class="inactive"' in page and "Reactivate" in page
@@ -406,7 +406,7 @@ def test_a_deactivated_venue_answers_venue_inactive_at_the_door(world, coordinat
     box = world.users["boxoffice"]
     card = factories.card(world.a)
     db.session.commit()
-    post(client, f"/manage/venues/{world.theatre.id}/active", {"active": "0"})
+    post(client, f"/manage/venues/{world.theatre.id}/active", {"active": "0", "confirmed": "1"})
     assert door_check(box, card, world.theatre) == "venue_inactive"
     post(client, f"/manage/venues/{world.theatre.id}/active", {"active": "1"})
     assert door_check(box, card, world.theatre) == "ok"
@@ -510,7 +510,7 @@ def test_a_place_is_deactivated_and_reactivated_without_losing_it(world, coordin
     kind = KINDS[noun]
     place_id = place_of(world, noun).id
     path = f"{kind.path}/{place_id}/active"
-    response = post(client, path, {"active": "0"})
+    response = post(client, path, {"active": "0", "confirmed": "1"})
     assert response.status_code == 302 and response.headers["Location"] == kind.path
     assert fresh(kind.model, place_id).active is False
     page = text(client.get(kind.path))
@@ -520,11 +520,36 @@ def test_a_place_is_deactivated_and_reactivated_without_losing_it(world, coordin
     assert [e.action for e in audit_events()] == [f"{noun}.deactivate", f"{noun}.reactivate"]
 
 
+@pytest.mark.parametrize("noun", KINDS)
+def test_deactivating_a_place_asks_first_and_changes_nothing_until_confirmed(world, coordinator,
+                                                                            client, noun):
+    kind = KINDS[noun]
+    place = place_of(world, noun)
+    place_id, name = place.id, place.name
+    path = f"{kind.path}/{place_id}/active"
+    response = post(client, path, {"active": "0"})
+    page = text(response)
+    assert response.status_code == 200
+    assert f"Deactivate {name}?" in page
+    assert f'action="{path}"' in page and 'name="confirmed" value="1"' in page
+    assert f'href="{kind.path}"' in page  # going back changes nothing
+    assert fresh(kind.model, place_id).active is True and audit_events() == []
+    post(client, path, {"active": "0", "confirmed": "1"})
+    assert fresh(kind.model, place_id).active is False
+
+
+def test_deactivating_a_region_asks_the_admin_first(world, admin, client):
+    path = f"/manage/regions/{world.a.id}/active"
+    page = text(post(client, path, {"active": "0"}))
+    assert f"Deactivate {world.a.name_en or world.a.name_fi}?" in page
+    assert fresh(Region, world.a.id).active is True
+
+
 def test_deactivating_what_is_already_inactive_changes_and_audits_nothing(world, coordinator,
                                                                           client):
     path = f"/manage/sites/{world.site_a.id}/active"
-    post(client, path, {"active": "0"})
-    post(client, path, {"active": "0"})
+    post(client, path, {"active": "0", "confirmed": "1"})
+    post(client, path, {"active": "0", "confirmed": "1"})
     assert [e.action for e in audit_events()] == ["site.deactivate"]
 
 
@@ -538,7 +563,8 @@ def test_a_toggle_without_a_clear_state_changes_nothing(world, coordinator, clie
 
 
 def test_a_toggle_without_its_csrf_token_is_refused(world, coordinator, client):
-    response = client.post(f"/manage/venues/{world.theatre.id}/active", data={"active": "0"})
+    response = client.post(f"/manage/venues/{world.theatre.id}/active",
+                           data={"active": "0", "confirmed": "1"})
     assert response.status_code == 400
     assert fresh(Venue, world.theatre.id).active is True
 
@@ -552,7 +578,7 @@ def test_another_regions_place_answers_404_to_a_coordinator(world, coordinator, 
     place = place_of(world, noun, "b")
     place_id, name = place.id, place.name
     path = f"{kind.path}/{place_id}/{action}"
-    data = kind.edit if action == "edit" else {"active": "0"}
+    data = kind.edit if action == "edit" else {"active": "0", "confirmed": "1"}
     response = post(client, path, data) if method == "post" else client.get(path)
     assert response.status_code == 404
     place = fresh(kind.model, place_id)
@@ -620,7 +646,7 @@ def test_a_name_taken_in_a_race_is_a_form_error_and_nothing_is_half_saved(world,
 def test_a_deactivated_municipality_is_no_longer_offered_to_issuers(world, coordinator, auth,
                                                                     client):
     own = municipality(world.a)
-    post(client, f"/manage/municipalities/{own.id}/active", {"active": "0"})
+    post(client, f"/manage/municipalities/{own.id}/active", {"active": "0", "confirmed": "1"})
     auth.logout()
     auth.login("issuer-a")
     assert "Kunta A" not in text(client.get("/cards/new"))

@@ -271,6 +271,64 @@ def test_the_new_account_form_offers_a_coordinator_only_its_own_region(world, co
     assert 'value="admin"' not in page
 
 
+def selected_role(page: str) -> str | None:
+    """The role the form's role list has chosen, if any."""
+    select = re.search(r'<select[^>]*name="role"[^>]*>(.*?)</select>', page, re.S).group(1)
+    chosen = re.search(r'<option[^>]*selected[^>]*value="([^"]*)"|'
+                       r'<option[^>]*value="([^"]*)"[^>]*selected', select)
+    return next((v for v in chosen.groups() if v is not None), None) if chosen else None
+
+
+def test_a_new_account_has_no_role_until_one_is_chosen(world, coordinator, client):
+    page = text(client.get("/manage/staff/new"))
+    assert selected_role(page) in (None, "")
+    assert re.search(r'<select[^>]*name="role"[^>]*>\s*<option[^>]*value=""', page)
+    response = post(client, "/manage/staff/new", staff_form(""))
+    assert response.status_code == 400
+    assert "Choose the role." in text(response)
+    assert account("uusi.tili") is None
+
+
+def test_ticked_venues_without_a_role_suggest_the_box_office_and_choose_it(world, coordinator,
+                                                                          client):
+    form = staff_form("", venues=[world.theatre.id])
+    response = post(client, "/manage/staff/new", form)
+    page = text(response)
+    assert response.status_code == 400 and account("uusi.tili") is None
+    assert "Choose the role – box office suits the ticked venues." in page
+    assert "Leave this empty" not in page
+    assert selected_role(page) == "boxoffice"
+    # One more press of the button, with what the page now shows, makes the account.
+    post(client, "/manage/staff/new", {**form, "role": "boxoffice"})
+    assert account("uusi.tili").role == "boxoffice"
+
+
+def test_the_suggestion_is_in_finnish_on_a_finnish_page(world, coordinator, client):
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "fi"
+    page = text(post(client, "/manage/staff/new", staff_form("", venues=[world.theatre.id])))
+    assert "Valitse rooli – lipunmyynti sopii valituille kohteille." in page
+
+
+def test_a_chosen_site_without_a_role_suggests_the_issuer(world, coordinator, client):
+    page = text(post(client, "/manage/staff/new", staff_form("", issuing_site=world.site_a.id)))
+    assert "Choose the role – card issuer suits the chosen issuing site." in page
+    assert selected_role(page) == "issuer"
+
+
+def test_deactivating_an_account_asks_first_and_changes_nothing_until_confirmed(world, coordinator,
+                                                                               client):
+    box = world.users["boxoffice"]
+    response = post(client, f"/manage/staff/{box.id}/active", {"active": "0"})
+    page = text(response)
+    assert response.status_code == 200
+    assert "Deactivate the account box-a?" in page and 'name="confirmed" value="1"' in page
+    assert f'action="/manage/staff/{box.id}/active"' in page
+    assert account("box-a").active is True
+    assert db.session.scalar(sa.select(AuditEvent.id)) is None
+    post(client, f"/manage/staff/{box.id}/active", {"active": "0", "confirmed": "1"})
+    assert account("box-a").active is False
+
+
 # Changing an account
 
 def test_an_issuer_becomes_a_box_office_with_venues_instead_of_a_site(world, coordinator, client):
@@ -362,7 +420,7 @@ def test_a_deactivated_account_is_signed_out_and_cannot_log_in_again(world, coor
     device.login("box-a")
     assert device.client.get("/scan").status_code == 200
     box = world.users["boxoffice"]
-    response = post(client, f"/manage/staff/{box.id}/active", {"active": "0"})
+    response = post(client, f"/manage/staff/{box.id}/active", {"active": "0", "confirmed": "1"})
     assert response.status_code == 302
     assert account("box-a").active is False
     assert device.client.get("/scan").status_code == 302  # the open session ended
@@ -373,7 +431,7 @@ def test_a_deactivated_account_is_signed_out_and_cannot_log_in_again(world, coor
 def test_deactivating_keeps_the_account_and_reactivating_lets_it_log_in(world, coordinator, client,
                                                                        device):
     box = world.users["boxoffice"]
-    post(client, f"/manage/staff/{box.id}/active", {"active": "0"})
+    post(client, f"/manage/staff/{box.id}/active", {"active": "0", "confirmed": "1"})
     assert "<td>Deactivated</td>" in text(client.get("/manage/staff"))
     post(client, f"/manage/staff/{box.id}/active", {"active": "1"})
     assert account("box-a").active is True
@@ -383,7 +441,7 @@ def test_deactivating_keeps_the_account_and_reactivating_lets_it_log_in(world, c
 
 def test_a_coordinator_cannot_deactivate_itself(world, coordinator, client):
     me = world.users["coordinator"]
-    response = post(client, f"/manage/staff/{me.id}/active", {"active": "0"},
+    response = post(client, f"/manage/staff/{me.id}/active", {"active": "0", "confirmed": "1"},
                     follow_redirects=True)
     assert "You cannot deactivate your own account." in text(response)
     assert account("coord-a").active is True and audits() == []
@@ -404,7 +462,7 @@ def test_a_coordinator_cannot_see_or_change_an_admin_or_another_regions_account(
     token = csrf_token(client, "/")
     for method, url in staff_urls(user.id):
         response = client.open(url, method=method, data={
-            "csrf_token": token, "active": "0", "password": "", "username": "x-y-z",
+            "csrf_token": token, "active": "0", "confirmed": "1", "password": "", "username": "x-y-z",
             "role": "coordinator", "region": world.a.id})
         assert response.status_code == 404, (method, url)
     after = account(user.username)
@@ -433,6 +491,7 @@ def test_issuers_and_box_offices_are_forbidden_every_staff_route(world, auth, cl
     target = world.users["boxoffice"].id
     for method, url in [("GET", "/manage/staff"), ("GET", "/manage/staff/new"),
                         ("POST", "/manage/staff/new"), *staff_urls(target)]:
-        response = client.open(url, method=method, data={"csrf_token": token, "active": "0"})
+        response = client.open(url, method=method,
+                               data={"csrf_token": token, "active": "0", "confirmed": "1"})
         assert response.status_code == 403, (method, url)
     assert account("box-a").active is True

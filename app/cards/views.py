@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, render_template, request, session, url_for
-from flask_babel import format_date, format_time
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -26,6 +25,7 @@ from app.cards.forms import (
 )
 from app.cards.service import CardError
 from app.extensions import db
+from app.i18n import local_date_text, local_time_text
 from app.models import Card, Municipality
 from app.printing.cards import CardFace, card_pdf
 from app.printing.qr import qr_svg
@@ -166,7 +166,7 @@ def show(number: str):
 def _undo_until(card: Card) -> str | None:
     """The local time until which the signed-in issuer may undo the card's deactivation."""
     deadline = service.undo_deadline(current_user, card) if current_user.role == "issuer" else None
-    return format_time(deadline, "short") if deadline else None
+    return local_time_text(deadline) if deadline else None
 
 
 @bp.route("/<number>/renew", methods=["POST"])
@@ -176,7 +176,7 @@ def renew(number: str):
     card = own_card(number)
     if _run(lambda: service.renew(current_user, card), ActionForm()):
         flash(_("The card is now valid until %(date)s. Print it again if the holder wants a "
-                "new printout.", date=format_date(card.valid_until, "short")), "info")
+                "new printout.", date=local_date_text(card.valid_until)), "info")
     return redirect(url_for("cards.show", number=card.number))
 
 

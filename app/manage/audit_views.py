@@ -1,71 +1,30 @@
 """The audit log: who changed what and when, filtered, paged, and as CSV."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 from flask import Response, current_app, render_template, request, stream_with_context, url_for
-from flask_babel import format_datetime
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, NumberRange, Optional, ValidationError
+from wtforms.validators import Length, Optional, ValidationError
 
+from app.audit_labels import OBJECT_TYPE_LABELS
 from app.auth import roles
-from app.cards.forms import WholeNumberField
+from app.cardcodes import normalise_number
 from app.extensions import db
+from app.i18n import local_datetime_text
 from app.manage import audit_service, bp
+from app.manage.audit_text import AuditWords, action_label
 from app.manage.scope import MANAGERS, page_number
 from app.models import AuditEvent
 from app.rules import TZ
 
 PER_PAGE = 50
-ACTION_LABELS = {
-    "card.register": _l("Card registered"),
-    "card.renew": _l("Card renewed"),
-    "card.replace": _l("Card replaced"),
-    "card.deactivate": _l("Card deactivated"),
-    "card.new_link": _l("New digital-card link"),
-    "card.blank_batch": _l("Blank cards printed"),
-    "visit.annul": _l("Record undone at the door"),
-    "region.create": _l("Region added"),
-    "region.update": _l("Region changed"),
-    "region.rules": _l("Region's rules changed"),
-    "region.deactivate": _l("Region deactivated"),
-    "region.reactivate": _l("Region reactivated"),
-    "municipality.create": _l("Municipality added"),
-    "municipality.update": _l("Municipality changed"),
-    "municipality.deactivate": _l("Municipality deactivated"),
-    "municipality.reactivate": _l("Municipality reactivated"),
-    "site.create": _l("Issuing site added"),
-    "site.update": _l("Issuing site changed"),
-    "site.deactivate": _l("Issuing site deactivated"),
-    "site.reactivate": _l("Issuing site reactivated"),
-    "venue.create": _l("Venue added"),
-    "venue.update": _l("Venue changed"),
-    "venue.deactivate": _l("Venue deactivated"),
-    "venue.reactivate": _l("Venue reactivated"),
-    "event.create": _l("Event added"),
-    "event.update": _l("Event changed"),
-    "event.cancel": _l("Event cancelled"),
-    "event.reinstate": _l("Event reinstated"),
-    "user.create": _l("Staff account added"),
-    "user.update": _l("Staff account changed"),
-    "user.password_reset": _l("Password reset"),
-    "user.deactivate": _l("Staff account deactivated"),
-    "user.reactivate": _l("Staff account reactivated"),
-    "visit.conflict_keep": _l("Offline conflict: record kept"),
-    "visit.conflict_annul": _l("Offline conflict: record annulled"),
-}
-OBJECT_TYPE_LABELS = {
-    "cards": _l("Card"),
-    "visits": _l("Visit"),
-    "regions": _l("Region"),
-    "municipalities": _l("Municipality"),
-    "issuing_sites": _l("Issuing site"),
-    "venues": _l("Venue"),
-    "events": _l("Event"),
-    "users": _l("Staff account"),
-}
 # Where an object has a page: endpoint and the name of its URL argument. Cards are found
 # by number; every other object by id. A link is shown only if the reader may open it.
 OBJECT_PAGES = {
@@ -88,13 +47,18 @@ class AuditFilterForm(FlaskForm):
     object_type = SelectField(_l("Object type"), validators=[Optional()], choices=[
         SelectChoice("", _l("All")),
         *(SelectChoice(code, label) for code, label in OBJECT_TYPE_LABELS.items())])
-    object_id = WholeNumberField(_l("Object id"), validators=[
-        Optional(), NumberRange(min=1, message=_l("Enter a whole number."))],
-        render_kw={"inputmode": "numeric", "autocomplete": "off"})
+    card_number = StringField(_l("Card number"), validators=[Optional(), Length(max=40)],
+                              render_kw={"autocomplete": "off", "spellcheck": "false",
+                                         "autocapitalize": "characters"})
     actor = StringField(_l("Username"), validators=[Optional(), Length(max=64)],
                         render_kw={"autocomplete": "off", "spellcheck": "false"})
     date_from = DateField(_l("From"), validators=[Optional()])
     date_to = DateField(_l("To"), validators=[Optional()])
+
+    def validate_card_number(self, field) -> None:
+        """A typed number is read as the scanner reads it; one that cannot be a card is an error."""
+        if field.data and normalise_number(field.data) is None:
+            raise ValidationError(_l("This is not a card number. Check the characters and try again."))
 
     def validate_date_to(self, field) -> None:
         """The range must not end before it begins."""
@@ -104,21 +68,10 @@ class AuditFilterForm(FlaskForm):
     def wanted(self) -> audit_service.AuditFilter:
         """The filter the form describes."""
         return audit_service.AuditFilter(
-            object_type=self.object_type.data or None, object_id=self.object_id.data,
+            object_type=self.object_type.data or None,
+            card_number=normalise_number(self.card_number.data) if self.card_number.data else None,
             actor=(self.actor.data or "").strip() or None,
             date_from=self.date_from.data, date_to=self.date_to.data)
-
-
-def action_label(code: str) -> str:
-    """The translated name of an action code; the code itself when it has none."""
-    label = ACTION_LABELS.get(code)
-    return str(label) if label is not None else code
-
-
-def object_label(object_type: str) -> str:
-    """The translated name of an object type; the table name when it has none."""
-    label = OBJECT_TYPE_LABELS.get(object_type)
-    return str(label) if label is not None else object_type
 
 
 def object_url(event: AuditEvent, numbers: dict[int, str]) -> str | None:
@@ -130,6 +83,39 @@ def object_url(event: AuditEvent, numbers: dict[int, str]) -> str | None:
         return None
     value = numbers.get(event.object_id) if event.object_type == "cards" else event.object_id
     return url_for(endpoint, **{argument: value}) if value is not None else None
+
+
+def words_for(events: Iterable[AuditEvent]) -> AuditWords:
+    """Words for these events, with every name they need looked up in one query per kind."""
+    events = list(events)
+    names = audit_service.object_names(audit_service.referenced_ids(events), current_user)
+    return AuditWords(names, str(get_locale() or "fi"))
+
+
+def described(events: list[AuditEvent]) -> list[dict]:
+    """The rows of the log page: when, who, what, which object and the details, in words."""
+    words = words_for(events)
+    actors = audit_service.usernames(e.actor_id for e in events)
+    numbers = {i: n for (kind, i), n in words.names.items() if kind == "cards"}
+    return [{"event": e, "when": local_datetime_text(e.at), "actor": actors.get(e.actor_id),
+             "action": action_label(e.action), "object": words.object_parts(e),
+             "numbered": e.object_type in ("cards", "visits"),
+             "url": object_url(e, numbers), "details": words.details(e)} for e in events]
+
+
+def csv_header() -> list[str]:
+    """The CSV's column names in the page's language: the words first, then the codes."""
+    return [_("Time"), _("Who"), _("What"), _("Object"), _("Details"), _("Action code"),
+            _("Object type code"), _("Object id")]
+
+
+def csv_rows(events: Sequence[AuditEvent]) -> list[list]:
+    """One chunk of the CSV: each event in words, and its codes for a machine."""
+    words = words_for(events)
+    actors = audit_service.usernames(e.actor_id for e in events)
+    return [[e.at.astimezone(TZ).isoformat(timespec="seconds"), actors.get(e.actor_id, ""),
+             action_label(e.action), words.object_text(e), words.details_text(e), e.action,
+             e.object_type, "" if e.object_id is None else e.object_id] for e in events]
 
 
 def filter_form() -> tuple[AuditFilterForm, dict[str, str]]:
@@ -150,13 +136,7 @@ def audit():
     query = audit_service.audit_query(current_user, form.wanted())
     page = db.paginate(query, page=page_number(), per_page=PER_PAGE,
                        error_out=False, max_per_page=PER_PAGE)
-    events = list(page.items)
-    names = audit_service.usernames(e.actor_id for e in events)
-    numbers = audit_service.card_numbers(e.object_id for e in events if e.object_type == "cards")
-    rows = [{"event": e, "when": format_datetime(e.at, "short"), "actor": names.get(e.actor_id),
-             "action": action_label(e.action),
-             "object": object_label(e.object_type), "url": object_url(e, numbers)}
-            for e in events]
+    rows = described(list(page.items))
     return render_template("manage/audit.html", form=form, page=page, rows=rows, kept=kept)
 
 
@@ -168,8 +148,7 @@ def audit_csv():
     if request.args and not form.validate():
         return render_template("manage/audit.html", form=form, page=None, kept=kept), 400
     query = audit_service.audit_query(current_user, form.wanted())
-    lines = audit_service.csv_lines(query, action_label,
-                                    lambda at: at.astimezone(TZ).isoformat(timespec="seconds"))
+    lines = audit_service.csv_lines(query, csv_header(), csv_rows)
     return Response(stream_with_context(lines), mimetype="text/csv", headers={
         "Content-Disposition": 'attachment; filename="kaikukortti-audit.csv"',
         "Cache-Control": "private, no-store"})

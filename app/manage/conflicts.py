@@ -2,17 +2,19 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy.orm import selectinload
 from wtforms import HiddenField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired
 
+from app.audit_labels import ANNUL_REASON_LABELS, CONFLICT_LABELS
 from app.auth import roles
 from app.extensions import db
+from app.i18n import local_datetime_text
 from app.manage import bp
 from app.manage.audit_service import usernames
 from app.manage.conflicts_service import ConflictError, conflict_query, other_visits, resolve
@@ -21,28 +23,6 @@ from app.models import CONFLICT_RESOLUTIONS, Visit
 
 PER_PAGE = 50
 TABS = ("open", "resolved")
-# Why the server would have refused the record (the rule function's reason codes).
-CONFLICT_LABELS = {
-    "not_issued": _l("The card had not been registered."),
-    "deactivated": _l("The card had been deactivated."),
-    "lost": _l("The card had been reported lost."),
-    "replaced": _l("The card had been replaced by a new card."),
-    "expired": _l("The card had expired."),
-    "wrong_region": _l("The card is not valid in this region."),
-    "already_used": _l("The card had already been used for this event, or that day at this venue."),
-    "event_full": _l("The event's Kaikukortti places had run out."),
-    "too_many_children": _l("Too many children or assistants for this card."),
-    "no_children_for_courses": _l("Child tickets were recorded for a course."),
-    "period_limit": _l("The card's uses for the period were already used up."),
-    "venue_inactive": _l("The venue was not taking part in Kaikukortti."),
-}
-ANNUL_REASON_LABELS = {
-    "conflict": _l("Conflicting offline records"),
-    "mistake": _l("Recorded by mistake"),
-    "wrong_card": _l("Wrong card"),
-    "wrong_tickets": _l("Wrong tickets"),
-    "other": _l("Other reason"),
-}
 RESOLUTION_LABELS = {"keep": _l("Kept"), "annul": _l("Annulled")}
 
 
@@ -70,14 +50,14 @@ def describe(visits: list[Visit], tab: str) -> list[dict]:
     others = other_visits(visits) if tab == "open" else {}
     names = usernames({v.user_id for v in visits} | {v.conflict_resolved_by_id for v in visits}
                       | {o.user_id for group in others.values() for o in group})
-    return [{"visit": v, "when": format_datetime(v.occurred_at, "short"),
-             "event_when": format_datetime(v.event.starts_at, "short") if v.event else None,
+    return [{"visit": v, "when": local_datetime_text(v.occurred_at),
+             "event_when": local_datetime_text(v.event.starts_at) if v.event else None,
              "reason": conflict_label(v.conflict), "recorder": names.get(v.user_id),
              "resolver": names.get(v.conflict_resolved_by_id),
-             "resolved_when": (format_datetime(v.conflict_resolved_at, "short")
+             "resolved_when": (local_datetime_text(v.conflict_resolved_at)
                                if v.conflict_resolved_at else None),
              "form": resolve_form(v.id) if tab == "open" else None,
-             "others": [{"visit": o, "when": format_datetime(o.occurred_at, "short"),
+             "others": [{"visit": o, "when": local_datetime_text(o.occurred_at),
                          "recorder": names.get(o.user_id)} for o in others.get(v.id, [])]}
             for v in visits]
 
@@ -89,7 +69,9 @@ def conflicts():
     tab = request.args.get("tab", "open")
     if tab not in TABS:
         tab = "open"
-    page = db.paginate(conflict_query(current_user, resolved=tab == "resolved"),
+    query = conflict_query(current_user, resolved=tab == "resolved").options(
+        selectinload(Visit.card), selectinload(Visit.venue), selectinload(Visit.event))
+    page = db.paginate(query,
                        page=page_number(), per_page=PER_PAGE,
                        max_per_page=PER_PAGE, error_out=False)
     return render_template("manage/conflicts.html", tab=tab, page=page,

@@ -5,6 +5,7 @@ from collections import defaultdict
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from app import audit
 from app.database import begin_write
@@ -55,6 +56,7 @@ def other_visits(conflicts: list[Visit]) -> dict[int, list[Visit]]:
                   Visit.event_id.in_(events))
     candidates = db.session.scalars(
         sa.select(Visit).where(Visit.card_id.in_({v.card_id for v in conflicts}), near)
+        .options(selectinload(Visit.venue), selectinload(Visit.event))
         .order_by(Visit.occurred_at, Visit.id)).all()
     by_card: dict[int, list[Visit]] = defaultdict(list)
     for visit in candidates:

@@ -13,7 +13,15 @@ from app.manage import bp
 from app.manage import events_service as service
 from app.manage.events_forms import ActiveForm, EventFilterForm, EventForm, SeriesForm
 from app.manage.events_service import EventError, EventFields, Repeat
-from app.manage.scope import MANAGERS, get_in_scope, id_arg, in_scope, page_number
+from app.manage.scope import (
+    MANAGERS,
+    confirm_deactivation,
+    deactivation_confirmed,
+    get_in_scope,
+    id_arg,
+    in_scope,
+    page_number,
+)
 from app.models import Event, Venue
 from app.rules import TZ
 
@@ -174,6 +182,11 @@ def event_active(event_id: int):
     form = ActiveForm()
     if not form.validate_on_submit():
         flash(_("The form had expired or was incomplete. Try again."), "error")
+    elif event.active and form.active.data == "0" and not deactivation_confirmed():
+        return confirm_deactivation(
+            request.path, _("Cancel the event %(name)s?", name=event.title),
+            _("A cancelled event stays in the records with its visits."), _("Cancel the event"),
+            url_for("manage.event_edit", event_id=event.id))
     else:
         active = form.active.data == "1"
         service.set_event_active(current_user, event, active)

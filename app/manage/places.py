@@ -36,7 +36,14 @@ from app.manage.places_forms import (
     VenueForm,
 )
 from app.manage.places_service import PlaceError
-from app.manage.scope import MANAGERS, get_in_scope, in_scope, regions_of
+from app.manage.scope import (
+    MANAGERS,
+    confirm_deactivation,
+    deactivation_confirmed,
+    get_in_scope,
+    in_scope,
+    regions_of,
+)
 from app.models import IssuingSite, Municipality, Region, Venue
 
 ERRORS = {
@@ -151,11 +158,30 @@ def region_active(region_id: int):
     return toggle(own_region(region_id), "manage.regions")
 
 
+# What deactivating each kind of place means, said on the page that asks first.
+DEACTIVATION_CONSEQUENCES = {
+    Region: _l("The region's cards, places and history are kept."),
+    Municipality: _l("Cards keep their home municipality when it is deactivated."),
+    IssuingSite: _l("The cards a deactivated site has issued stay valid."),
+    Venue: _l("A deactivated venue admits nobody at the door; its visits stay in the statistics."),
+}
+
+
+def place_name(obj) -> str:
+    """A region's name in the page's language, or a place's name."""
+    return obj.name(str(get_locale() or "fi")) if isinstance(obj, Region) else obj.name
+
+
 def toggle(obj, list_endpoint: str):
-    """Set an object's active flag from the posted ActiveForm and go back to its list."""
+    """Set an object's active flag from the posted ActiveForm and go back to its list;
+    a deactivation is asked about first."""
     form = ActiveForm()
     if not form.validate_on_submit():
         flash(_("The form had expired or was incomplete. Try again."), "error")
+    elif obj.active and not form.wanted and not deactivation_confirmed():
+        return confirm_deactivation(
+            request.path, _("Deactivate %(name)s?", name=place_name(obj)),
+            str(DEACTIVATION_CONSEQUENCES[type(obj)]), _("Deactivate"), url_for(list_endpoint))
     else:
         try:
             changed = service.set_active(current_user, obj, form.wanted)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, request
+from flask import abort, render_template, request
 from flask_login import current_user
 
 from app.extensions import db
@@ -53,3 +53,15 @@ def id_arg(name: str) -> int | None:
     if value.isascii() and value.isdigit() and len(value) <= 10 and 0 < int(value) < 2**31:
         return int(value)
     return None
+
+
+def deactivation_confirmed() -> bool:
+    """Whether a posted deactivation is the confirmed second step (see confirm_deactivation)."""
+    return request.form.get("confirmed") == "1"
+
+
+def confirm_deactivation(action: str, question: str, consequence: str, button: str,
+                         back: str):
+    """The page that asks before something is deactivated; its form posts again, confirmed."""
+    return render_template("manage/confirm_deactivation.html", action=action, question=question,
+                           consequence=consequence, button=button, back=back)

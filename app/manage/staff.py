@@ -13,7 +13,15 @@ from app.extensions import db
 from app.i18n import ROLE_NAMES
 from app.manage import bp
 from app.manage import staff_service as service
-from app.manage.scope import MANAGERS, get_in_scope, in_scope, page_number, regions_of
+from app.manage.scope import (
+    MANAGERS,
+    confirm_deactivation,
+    deactivation_confirmed,
+    get_in_scope,
+    in_scope,
+    page_number,
+    regions_of,
+)
 from app.manage.staff_forms import ActiveForm, NewStaffForm, PasswordForm, StaffFilterForm, StaffForm
 from app.manage.staff_service import Account, StaffError
 from app.models import ROLES, IssuingSite, User, Venue
@@ -65,6 +73,8 @@ def _prepare(form: StaffForm, user: User | None = None) -> None:
     """Offer the roles, regions, sites and venues this manager may give."""
     roles_offered = ROLES if current_user.role == "admin" else ("coordinator", "issuer", "boxoffice")
     form.role.choices = [SelectChoice(r, ROLE_NAMES[r]) for r in roles_offered]
+    if user is None:  # a new account has no role until one is chosen
+        form.role.choices.insert(0, SelectChoice("", _("Choose the role")))
     regions = region_choices()
     blank = [SelectChoice("", _("None (an administrator), or that of the site or venues"))]
     form.region.choices = blank + regions if current_user.role == "admin" else regions
@@ -150,7 +160,26 @@ def staff_new():
             flash(_("The account was created."), "info")
             return redirect(url_for("manage.staff_edit", user_id=user.id))
     status = 400 if request.method == "POST" else 200
+    if status == 400:
+        _suggest_role(form)
     return render_template("manage/staff_form.html", form=form, user=None), status
+
+
+def _suggest_role(form: NewStaffForm) -> None:
+    """With no role chosen, a ticked venue or a chosen site tells which role fits: say so and
+    choose it, so that one more press of the button makes the account."""
+    if form.role.data:
+        return
+    if form.venues.data:
+        role, text = "boxoffice", _("Choose the role – %(role)s suits the ticked venues.",
+                                    role=str(ROLE_NAMES["boxoffice"]).lower())
+    elif form.issuing_site.data:
+        role, text = "issuer", _("Choose the role – %(role)s suits the chosen issuing site.",
+                                 role=str(ROLE_NAMES["issuer"]).lower())
+    else:
+        return
+    form.role.errors = [text]
+    form.role.data = role
 
 
 @bp.route("/staff/<int:user_id>/edit", methods=["GET", "POST"])
@@ -203,6 +232,11 @@ def staff_active(user_id: int):
         flash(_("The form had expired or was incomplete. Try again."), "error")
         return redirect(url_for("manage.staff_edit", user_id=user.id))
     active = form.active.data == "1"
+    if user.active and not active and user.id != current_user.id and not deactivation_confirmed():
+        return confirm_deactivation(
+            request.path, _("Deactivate the account %(name)s?", name=user.username),
+            _("A deactivated account can no longer log in, and its open sessions end. Its records "
+              "stay."), _("Deactivate the account"), url_for("manage.staff_edit", user_id=user.id))
     try:
         service.set_account_active(current_user, user, active)
     except StaffError as exc:

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from urllib.parse import quote
 
 from flask import Response, abort, make_response, render_template, request
-from flask_babel import force_locale, format_date, format_decimal, get_locale
+from flask_babel import force_locale, format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -25,7 +25,7 @@ from wtforms.validators import Optional
 from app.auth import roles
 from app.config import LANGUAGES
 from app.extensions import db
-from app.i18n import LANGUAGE_NAMES
+from app.i18n import LANGUAGE_NAMES, local_date_text
 from app.manage.scope import MANAGERS, regions_of
 from app.models import Region
 from app.rules import TZ, years_after
@@ -85,7 +85,7 @@ class StatsFilterForm(FlaskForm):
                 field.errors.append(_("Enter a date for a date range."))
             elif not first <= field.data <= last:
                 field.errors.append(_("Choose a date from %(first)s to %(last)s.",
-                                      first=format_date(first), last=format_date(last)))
+                                      first=local_date_text(first), last=local_date_text(last)))
         if self.start.errors or self.end.errors:
             return False
         if self.end.data < self.start.data:
@@ -146,7 +146,7 @@ def period_name(start: date, end: date) -> str:
     last = end - timedelta(days=1)
     if (start.month, start.day, last.month, last.day) == (1, 1, 12, 31) and start.year == last.year:
         return str(start.year)
-    return f"{format_date(start)}–{format_date(last)}"
+    return f"{local_date_text(start)}–{local_date_text(last)}"
 
 
 def number(value) -> str:
