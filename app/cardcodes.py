@@ -88,6 +88,17 @@ def normalise_number(text: str) -> str | None:
     return candidate if is_valid_number(candidate) else None
 
 
+def is_mistyped_number(text: str) -> bool:
+    """Tell whether `text` reads as a card number typed wrong: its symbols, one more or fewer,
+    or ten with a check symbol that fails (a typing error, not an unknown card)."""
+    if len(text) > MAX_CODE_CHARS:
+        return False
+    candidate = "".join(text.split()).translate(_NORMALISE)
+    return (NUMBER_LENGTH - 1 <= len(candidate) <= NUMBER_LENGTH + 1
+            and all(symbol in _VALUE for symbol in candidate)
+            and not is_valid_number(candidate))
+
+
 def format_number(canonical: str) -> str:
     """Return the number grouped for display and print, as XXXX-XXX-XXX."""
     if not is_valid_number(canonical):

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from app import audit, rules
-from app.cardcodes import CodeError, parse_code, raw_code_hash
+from app.cardcodes import CodeError, is_mistyped_number, parse_code, raw_code_hash
 from app.database import begin_write
 from app.extensions import db
 from app.keys import keyring
@@ -50,6 +50,16 @@ class DoorRequest:
 
 
 @dataclass(frozen=True)
+class EarlierVisit:
+    """The visit that makes this one a repeat: when, and where as the door may be told."""
+
+    occurred_at: datetime
+    here: bool  # at the venue asked about
+    this_event: bool  # for the event asked about
+    venue_name: str | None  # the venue's name when it is in the same region, else None
+
+
+@dataclass(frozen=True)
 class DoorResult:
     """The answer at the door."""
 
@@ -60,6 +70,8 @@ class DoorResult:
     replaced_by: str | None = None
     visit_id: int | None = None
     conflict: str | None = None
+    places_left: int | None = None
+    earlier_visit: EarlierVisit | None = None
 
     @property
     def ok(self) -> bool:
@@ -90,6 +102,7 @@ def may_scan(user: User, venue: Venue) -> bool:
 def check(user: User, req: DoorRequest, now: datetime | None = None) -> DoorResult:
     """Decide whether the code admits the requested tickets; records the attempt only."""
     now = now or utcnow()
+    _refuse_typing_error(req)
     begin_write()
     venue, event = _load_place(user, req, lock=False)
     result = _decide(req, venue, event, now, lock=False)
@@ -107,6 +120,8 @@ def redeem(user: User, req: DoorRequest, now: datetime | None = None,
     for the coordinator, and the rules judge it at the moment it happened.
     """
     now = now or utcnow()
+    if not offline:  # a synced record already happened: it is judged, not sent back to be retyped
+        _refuse_typing_error(req)
     req = _canonical(req, now, offline)
     begin_write()
     earlier = _attempt_for_nonce(user, req.nonce)
@@ -136,6 +151,12 @@ def redeem(user: User, req: DoorRequest, now: datetime | None = None,
         session.expire_on_commit = True
     return dataclasses.replace(result, visit_id=visit.id if visit else None,
                                conflict=conflict if visit else None)
+
+
+def _refuse_typing_error(req: DoorRequest) -> None:
+    """A typed number whose check symbol fails is a typing error to fix, not a verdict."""
+    if is_mistyped_number(req.code):
+        raise DoorError("typing_error", 422)
 
 
 def _canonical(req: DoorRequest, now: datetime, offline: bool) -> DoorRequest:
@@ -205,7 +226,20 @@ def _decide(req: DoorRequest, venue: Venue, event: Event | None, now: datetime,
     except rules.InvalidTickets:
         raise DoorError("invalid_tickets") from None
     return DoorResult(verdict.reason, card, verdict.allowed, verdict.uses_in_period,
-                      verdict.replaced_by)
+                      verdict.replaced_by, places_left=verdict.places_left,
+                      earlier_visit=_earlier_visit(verdict.earlier_visit, venue, event))
+
+
+def _earlier_visit(prior: rules.PriorVisit | None, venue: Venue,
+                   event: Event | None) -> EarlierVisit | None:
+    if prior is None:
+        return None
+    there = venue if prior.venue_id == venue.id else db.session.get(Venue, prior.venue_id)
+    # Another region's venue is not this door's business: only "another venue".
+    name = there.name if there is not None and there.region_id == venue.region_id else None
+    return EarlierVisit(occurred_at=prior.occurred_at, here=prior.venue_id == venue.id,
+                        this_event=event is not None and prior.event_id == event.id,
+                        venue_name=name)
 
 
 def _event_state(event: Event | None) -> rules.EventState | None:
