@@ -624,7 +624,7 @@ def test_every_single_wrong_symbol_or_swap_of_a_number_is_a_typing_error() -> No
     assert all(is_mistyped_number(typo) for typo in typos)
 
 
-@pytest.mark.parametrize("short_or_long", [lambda n: n[:-1], lambda n: n + "7",
+@pytest.mark.parametrize("short_or_long", [lambda n: n[:-1], lambda n: n + "7", lambda n: n[:4],
                                            lambda n: f"{n[:4]}-{n[4:7]}-{n[7:9]}".lower()])
 def test_a_number_one_symbol_short_or_long_is_a_typing_error(short_or_long) -> None:
     assert is_mistyped_number(short_or_long(new_number()))
@@ -634,6 +634,7 @@ def test_a_valid_number_a_payload_or_plain_text_is_not_a_typing_error() -> None:
     number = new_number()
     assert not is_mistyped_number(number)
     assert not is_mistyped_number(format_number(number).lower())
-    assert not is_mistyped_number(number[:8])  # too short to be a number
+    assert not is_mistyped_number(number + number)  # too long to be one number
+    assert not is_mistyped_number("")
     assert not is_mistyped_number("hello there, world")
     assert not is_mistyped_number("A" * 5000)

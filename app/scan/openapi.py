@@ -28,8 +28,10 @@ ERRORS = {
 }
 
 TYPING_ERROR = _answer(
-    "typing_error: the code reads as a card number typed wrong (9 to 11 number symbols, or "
-    "10 whose check symbol fails). Not a verdict and not stored: the scanner asks to check "
+    "typing_error: the code reads as a card number typed wrong (at most 12 of the number's "
+    "symbols, after the usual folding of case, spaces, hyphens and look-alikes, that are not a "
+    "valid number: a failing check symbol, one too few or too many). Not a verdict and not "
+    "stored: the scanner asks to check "
     "the number. A well-formed number no card has is a verdict, unknown_card. In /sync, where "
     "the visit already happened, such a number is refused as unknown_card.", _ref("Error"))
 

@@ -102,7 +102,6 @@ def may_scan(user: User, venue: Venue) -> bool:
 def check(user: User, req: DoorRequest, now: datetime | None = None) -> DoorResult:
     """Decide whether the code admits the requested tickets; records the attempt only."""
     now = now or utcnow()
-    _refuse_typing_error(req)
     begin_write()
     venue, event = _load_place(user, req, lock=False)
     result = _decide(req, venue, event, now, lock=False)
@@ -120,8 +119,6 @@ def redeem(user: User, req: DoorRequest, now: datetime | None = None,
     for the coordinator, and the rules judge it at the moment it happened.
     """
     now = now or utcnow()
-    if not offline:  # a synced record already happened: it is judged, not sent back to be retyped
-        _refuse_typing_error(req)
     req = _canonical(req, now, offline)
     begin_write()
     earlier = _attempt_for_nonce(user, req.nonce)
@@ -129,7 +126,7 @@ def redeem(user: User, req: DoorRequest, now: datetime | None = None,
         db.session.commit()
         return earlier
     venue, event = _load_place(user, req, lock=True, offline=offline)
-    result = _decide(req, venue, event, req.occurred_at, lock=True)
+    result = _decide(req, venue, event, req.occurred_at, lock=True, offline=offline)
     conflict = None if result.ok else result.reason
     record = result.ok or (offline and result.card is not None)
     visit = _record_visit(user, req, result, venue, event, now, conflict) if record else None
@@ -151,12 +148,6 @@ def redeem(user: User, req: DoorRequest, now: datetime | None = None,
         session.expire_on_commit = True
     return dataclasses.replace(result, visit_id=visit.id if visit else None,
                                conflict=conflict if visit else None)
-
-
-def _refuse_typing_error(req: DoorRequest) -> None:
-    """A typed number whose check symbol fails is a typing error to fix, not a verdict."""
-    if is_mistyped_number(req.code):
-        raise DoorError("typing_error", 422)
 
 
 def _canonical(req: DoorRequest, now: datetime, offline: bool) -> DoorRequest:
@@ -204,11 +195,15 @@ def _load_place(user: User, req: DoorRequest, lock: bool,
 
 
 def _decide(req: DoorRequest, venue: Venue, event: Event | None, now: datetime,
-            lock: bool) -> DoorResult:
+            lock: bool, offline: bool = False) -> DoorResult:
     try:
         rules.check_tickets(req.tickets)
     except rules.InvalidTickets:
         raise DoorError("invalid_tickets") from None
+    # A slip of the finger is for the seller to mend, not a verdict; a synced record already
+    # happened, so there it is judged like any code that is not a card.
+    if not offline and is_mistyped_number(req.code):
+        raise DoorError("typing_error", 422)
     try:
         parsed = parse_code(req.code, keyring().public_keys())
     except CodeError as exc:

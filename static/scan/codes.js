@@ -58,9 +58,9 @@ export function normaliseNumber(text) {
 }
 
 /**
- * Tell whether `text` reads as a card number typed wrong: its symbols, one more or fewer, or
- * ten with a check symbol that fails (a typing error, not an unknown card), as Python's
- * is_mistyped_number.
+ * Tell whether `text` reads as a card number typed wrong: up to 12 of the number's symbols
+ * (ten and a slip or two) that are not a valid number (a typing error, not an unknown card),
+ * as Python's is_mistyped_number.
  */
 export function isMistypedNumber(text) {
   if (text.length > MAX_CODE_CHARS) return false;
@@ -68,7 +68,7 @@ export function isMistypedNumber(text) {
   for (const char of text) {
     if (!IS_SPACE.test(char)) candidate += NORMALISE.has(char) ? NORMALISE.get(char) : char;
   }
-  return candidate.length >= NUMBER_LENGTH - 1 && candidate.length <= NUMBER_LENGTH + 1
+  return candidate.length > 0 && candidate.length <= NUMBER_LENGTH + 2
     && [...candidate].every((symbol) => ALPHABET.includes(symbol))
     && !isValidNumber(candidate);
 }

@@ -19,6 +19,7 @@ from tests.browser.test_scanner import (
     back_to_scanning,
     choose_place,
     expect_verdict,
+    go_offline_when_ready,
     open_scanner,
     type_number,
     valid_card,
@@ -132,6 +133,25 @@ def test_a_place_taken_meanwhile_keeps_the_counts_and_says_how_many_are_left(
     finally:  # the event's places are shared with the other tests of the session
         api_post(other_device, live_server, "annul",
                  {"visit_id": taken["visit_id"], "reason": "mistake"})
+
+
+def test_offline_the_device_caps_the_tickets_by_the_bundles_places_left(page, live_server):
+    card = valid_card(live_server, children=2)
+    open_scanner(page, live_server, THEATRE, PLAY)
+    go_offline_when_ready(page)
+    page.locator("#manual-number").fill(card["qr_payload"])
+    page.locator("[data-manual] button[type=submit]").click()
+    expect_verdict(page, VALID)
+    expect(verdict(page)).to_contain_text("Tarkistettu tällä laitteella")
+    expect(verdict(page)).to_contain_text(re.compile(r"Alue\s*Pirkanmaa"))  # from the bundle
+    expect(verdict(page)).to_contain_text(re.compile(r"Paikkoja jäljellä\s*3"))
+    stepper(page, "Lapset").get_by_role("button", name="Enemmän: Lapset").click()
+    stepper(page, "Lapset").get_by_role("button", name="Enemmän: Lapset").click()
+    expect(stepper(page, "Avustaja").get_by_role("button", name="Enemmän: Avustaja")).to_be_disabled()
+    expect(verdict(page).locator("[data-tickets-note]")).to_have_text(
+        "Vain 3 paikkaa jäljellä – koko ryhmä ei mahdu.")
+    back_to_scanning(page)
+    page.context.set_offline(False)
 
 
 # Point 3: a mistyped number
