@@ -194,7 +194,10 @@ async function handleCode(text, source) {
     const verdict = await decide(text);
     state.current = { code: text, source, verdict };
     showTypingError(false);
-    root.querySelector("#manual-number").value = "";
+    const field = root.querySelector("#manual-number");
+    if (field.value.trim() === text) {
+      field.value = ""; // checked: ready for the next card (a camera read leaves typing alone)
+    }
     view.showVerdict(verdict);
     if (verdict.verdict === "refused") {
       feedback.refused();
