@@ -69,6 +69,7 @@ CONFLICT_LABELS = {
     "wrong_region": _l("The card is not valid in this region."),
     "already_used": _l("The card had already been used for this event, or that day at this venue."),
     "event_full": _l("The event's Kaikukortti places had run out."),
+    "too_few_places": _l("The event had fewer Kaikukortti places left than persons recorded."),
     "too_many_children": _l("Too many children or assistants for this card."),
     "no_children_for_courses": _l("Child tickets were recorded for a course."),
     "period_limit": _l("The card's uses for the period were already used up."),

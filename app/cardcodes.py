@@ -37,6 +37,7 @@ ALPHABET = "0123456789ABCDEFGHJKMNPQRTVWXYZ"
 BODY_LENGTH = 9
 NUMBER_LENGTH = 10
 MAX_CODE_CHARS = 512  # longer input is refused unread: no code of ours is near it
+MISTYPED_MAX_SYMBOLS = NUMBER_LENGTH + 2  # a typed number with a slip or two; a payload is 116
 _BASE = len(ALPHABET)
 _VALUE = {symbol: value for value, symbol in enumerate(ALPHABET)}
 _CHECK_WEIGHT_INVERSE = pow(NUMBER_LENGTH, -1, _BASE)
@@ -86,6 +87,17 @@ def normalise_number(text: str) -> str | None:
         return None
     candidate = "".join(text.split()).translate(_NORMALISE)
     return candidate if is_valid_number(candidate) else None
+
+
+def is_mistyped_number(text: str) -> bool:
+    """Tell whether `text` reads as a card number typed wrong: up to 12 of the number's symbols
+    (ten and a slip or two) that are not a valid number (a typing error, not an unknown card)."""
+    if len(text) > MAX_CODE_CHARS:
+        return False
+    candidate = "".join(text.split()).translate(_NORMALISE)
+    return (0 < len(candidate) <= MISTYPED_MAX_SYMBOLS
+            and all(symbol in _VALUE for symbol in candidate)
+            and not is_valid_number(candidate))
 
 
 def format_number(canonical: str) -> str:

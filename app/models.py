@@ -100,6 +100,10 @@ class Region(db.Model):
         """The region's name in the given language, Finnish when there is none."""
         return getattr(self, f"name_{locale}", None) or self.name_fi
 
+    def names(self) -> dict[str, str]:
+        """The region's name in each language of the product (fi, sv, en)."""
+        return {locale: self.name(locale) for locale in ("fi", "sv", "en")}
+
     def rules(self) -> rules.RegionRules:
         """The rule function's view of this region."""
         return rules.RegionRules(

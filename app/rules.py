@@ -14,16 +14,19 @@ this fixed order:
                               at this venue on the same local day
  7. period_limit              ok visits in the current local period >= the limit of
                               the card's region
- 8. no_children_for_courses   child tickets on a course (personal cards)
- 9. too_many_children         more children, or an assistant, than the card allows
-10. event_full                the event's quota, counted in persons, would be exceeded
+ 8. event_full                the event's quota, counted in persons, has no place left
+ 9. no_children_for_courses   child tickets on a course (personal cards)
+10. too_many_children         more children, or an assistant, than the card allows
+11. too_few_places            more persons than the places the event has left
 
 The order goes from facts about the place and the card, which no other request
 could change, to facts about this request, which staff can fix by asking for fewer
 tickets; the staff thus always see the reason that matters most.
 
-Every verdict for a known card carries what the card allows and the card's ok uses
-so far in the current period, so the UI can show them even on a refusal.
+Every verdict for a known card carries what the card allows, capped by the places the
+event has left (`allowed.persons` is the most persons in all), how many places are left
+(`places_left`, None without a quota), the card's ok uses so far in the current period,
+and for `already_used` the earlier visit, so the UI can show them even on a refusal.
 
 A community card admits its worker (the adult) and up to `community_group_size`
 group members, who are recorded as "children" tickets; it has no assistant. An
@@ -56,6 +59,7 @@ REASONS: tuple[str, ...] = (
     "wrong_region",
     "already_used",
     "event_full",
+    "too_few_places",
     "too_many_children",
     "no_children_for_courses",
     "period_limit",
@@ -157,6 +161,11 @@ class Allowed:
     adults: int
     children: int
     assistants: int
+    persons: int | None = None  # the most persons in all; None: the three added up
+
+    def __post_init__(self) -> None:
+        if self.persons is None:
+            object.__setattr__(self, "persons", self.adults + self.children + self.assistants)
 
 
 @dataclass(frozen=True)
@@ -165,6 +174,8 @@ class Verdict:
     allowed: Allowed
     uses_in_period: int = 0
     replaced_by: str | None = None
+    places_left: int | None = None  # the event's quota persons left; None: no quota
+    earlier_visit: PriorVisit | None = None  # the visit that makes it already_used
 
     @property
     def ok(self) -> bool:
@@ -189,18 +200,37 @@ def decide(
     if card is None:
         return Verdict("unknown_card", Allowed(0, 0, 0))
     allowed = allowed_for(card, event)
+    left = places_left(event)
     today = local_date(now)
     uses = sum(
         _same_period(card.region, local_date(v.occurred_at), today) for v in history
     )
+    earlier = _earlier_visit(venue, event, history, today)
     reason = (
         _card_refusal(card, venue, today)
-        or _history_refusal(card, venue, event, history, today, uses)
-        or _request_refusal(card, event, tickets, allowed)
+        or _history_refusal(card, earlier, uses)
+        or ("event_full" if left == 0 else None)
+        or _request_refusal(card, event, tickets, allowed, left)
         or "ok"
     )
     replaced_by = card.replaced_by if reason == "replaced" else None
-    return Verdict(reason, allowed, uses, replaced_by)
+    return Verdict(reason, cap_allowed(allowed, left), uses, replaced_by, left,
+                   earlier if reason == "already_used" else None)
+
+
+def places_left(event: EventState | None) -> int | None:
+    """Return the persons the event's quota still admits, or None without a quota."""
+    if event is None or event.quota is None:
+        return None
+    return max(event.quota - event.persons_taken, 0)
+
+
+def cap_allowed(allowed: Allowed, left: int | None) -> Allowed:
+    """Return `allowed` capped by the places left: no kind, and not all together, above it."""
+    if left is None:
+        return allowed
+    return Allowed(min(allowed.adults, left), min(allowed.children, left),
+                   min(allowed.assistants, left), min(allowed.persons, left))
 
 
 def allowed_for(card: CardState, event: EventState | None) -> Allowed:
@@ -326,24 +356,29 @@ def _card_refusal(card: CardState, venue: VenueState, today: date) -> str | None
     return None
 
 
-def _history_refusal(
-    card: CardState,
+def _earlier_visit(
     venue: VenueState,
     event: EventState | None,
     history: Sequence[PriorVisit],
     today: date,
-    uses: int,
-) -> str | None:
+) -> PriorVisit | None:
+    """The latest visit that makes this one a repeat, if any."""
     if event is not None:
-        used = any(v.event_id == event.id for v in history)
+        repeats = [v for v in history if v.event_id == event.id]
     else:
         # Any visit here today counts, with or without an event, so that
         # forgetting to pick the event cannot admit the same card twice.
-        used = any(
-            v.venue_id == venue.id and local_date(v.occurred_at) == today
-            for v in history
-        )
-    if used:
+        repeats = [
+            v for v in history
+            if v.venue_id == venue.id and local_date(v.occurred_at) == today
+        ]
+    return max(repeats, key=lambda v: v.occurred_at, default=None)
+
+
+def _history_refusal(
+    card: CardState, earlier: PriorVisit | None, uses: int
+) -> str | None:
+    if earlier is not None:
         return "already_used"
     limit = card.region.period_limit
     if limit is not None and uses >= limit:
@@ -352,18 +387,17 @@ def _history_refusal(
 
 
 def _request_refusal(
-    card: CardState, event: EventState | None, tickets: Tickets, allowed: Allowed
+    card: CardState,
+    event: EventState | None,
+    tickets: Tickets,
+    allowed: Allowed,
+    left: int | None,
 ) -> str | None:
     on_course = event is not None and event.kind == "course"
     if card.kind == "personal" and on_course and tickets.children > 0:
         return "no_children_for_courses"
     if tickets.children > allowed.children or tickets.assistants > allowed.assistants:
         return "too_many_children"
-    over_quota = (
-        event is not None
-        and event.quota is not None
-        and event.persons_taken + tickets.persons > event.quota
-    )
-    if over_quota:
-        return "event_full"
+    if left is not None and tickets.persons > left:
+        return "too_few_places"
     return None

@@ -38,6 +38,7 @@ from app.cardcodes import (
     b45encode,
     check_symbol,
     format_number,
+    is_mistyped_number,
     is_valid_number,
     load_keyring,
     new_number,
@@ -609,3 +610,31 @@ def test_key_ring_refuses_no_keys_bad_ids_or_a_missing_current_key(
     keys = {kid: Ed25519PrivateKey.generate() for kid in keys}
     with pytest.raises(ValueError):
         KeyRing(keys, current_id)
+
+
+# --- typing errors -------------------------------------------------------------------
+
+
+def test_every_single_wrong_symbol_or_swap_of_a_number_is_a_typing_error() -> None:
+    number = new_number()
+    typos = [number[:i] + symbol + number[i + 1:] for i in range(10) for symbol in ALPHABET
+             if symbol != number[i]]
+    typos += [number[:i] + number[i + 1] + number[i] + number[i + 2:] for i in range(9)
+              if number[i] != number[i + 1]]
+    assert all(is_mistyped_number(typo) for typo in typos)
+
+
+@pytest.mark.parametrize("short_or_long", [lambda n: n[:-1], lambda n: n + "7", lambda n: n[:4],
+                                           lambda n: f"{n[:4]}-{n[4:7]}-{n[7:9]}".lower()])
+def test_a_number_one_symbol_short_or_long_is_a_typing_error(short_or_long) -> None:
+    assert is_mistyped_number(short_or_long(new_number()))
+
+
+def test_a_valid_number_a_payload_or_plain_text_is_not_a_typing_error() -> None:
+    number = new_number()
+    assert not is_mistyped_number(number)
+    assert not is_mistyped_number(format_number(number).lower())
+    assert not is_mistyped_number(number + number)  # too long to be one number
+    assert not is_mistyped_number("")
+    assert not is_mistyped_number("hello there, world")
+    assert not is_mistyped_number("A" * 5000)

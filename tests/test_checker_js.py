@@ -37,6 +37,7 @@ from app.cardcodes import (
     b45encode,
     check_symbol,
     format_number,
+    is_mistyped_number,
     load_keyring,
     new_number,
     normalise_number,
@@ -237,7 +238,8 @@ def build_fixture(key_dir: Path) -> dict[str, Any]:
     for text in _number_texts():
         canonical = normalise_number(text)
         numbers.append({"text": text, "normalised": canonical,
-                        "formatted": canonical and format_number(canonical)})
+                        "formatted": canonical and format_number(canonical),
+                        "mistyped": is_mistyped_number(text)})
     return {"keys": {str(k): key for k, key in published.items()},
             "payloads": _payload_cases(private), "numbers": numbers,
             "symbols": _symbol_map(), "base45": _base45_cases(), "bundle": _changed_cases()}

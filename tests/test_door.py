@@ -192,8 +192,24 @@ def test_the_event_quota_counts_persons_already_recorded(world, box):
     five = rules.Tickets(adults=1, children=4)
     assert redeem(box, ask(world, first, event=world.small_show, tickets=five)).ok
     six = rules.Tickets(adults=1, children=4, assistants=1)
-    assert redeem(box, ask(world, second, event=world.small_show, tickets=six)).reason == "event_full"
+    over = redeem(box, ask(world, second, event=world.small_show, tickets=six))
+    assert (over.reason, over.places_left, over.allowed.persons) == ("too_few_places", 5, 5)
     assert redeem(box, ask(world, second, event=world.small_show, tickets=five)).ok
+    third = factories.card(world.a)
+    db.session.commit()
+    full = check(box, ask(world, third, event=world.small_show))
+    assert (full.reason, full.places_left, full.allowed.persons) == ("event_full", 0, 0)
+
+
+def test_already_used_names_the_earlier_visit_and_its_venue(world, box):
+    card = factories.card(world.a)
+    db.session.commit()
+    redeem(box, ask(world, card))
+    again = check(box, ask(world, card))
+    assert again.reason == "already_used"
+    earlier = again.earlier_visit
+    assert (earlier.here, earlier.this_event, earlier.venue_name) == (True, False, world.theatre.name)
+    assert earlier.occurred_at == visits()[0].occurred_at
 
 
 def test_the_period_limit_counts_this_months_uses(world, box):

@@ -102,6 +102,12 @@ def test_vector_gives_the_expected_verdict(vector: dict[str, Any]) -> None:
         assert verdict.allowed == Allowed(**expect["allowed"])
     if "uses_in_period" in expect:
         assert verdict.uses_in_period == expect["uses_in_period"]
+    if "places_left" in expect:
+        assert verdict.places_left == expect["places_left"]
+    if "earlier_visit" in expect:
+        earlier = expect["earlier_visit"]
+        assert verdict.earlier_visit == (earlier and PriorVisit(
+            earlier["venue_id"], earlier["event_id"], aware(earlier["occurred_at"])))
     assert verdict.replaced_by == expect.get("replaced_by")
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.cardcodes import format_number, verify_payload
+from app.cardcodes import ALPHABET, format_number, new_number, verify_payload
 from app.cards.service import qr_payload
 from app.extensions import db
 from app.models import ScanAttempt, Visit
@@ -73,12 +73,98 @@ def test_check_answers_ok_with_the_card_and_what_it_allows(world, api):
     assert (data["verdict"], data["reason"]) == ("ok", "ok")
     assert data["card"] == {"number": format_number(card.number), "region": "AAA",
                             "region_id": world.a.id, "kind": "personal", "children": 2,
-                            "valid_until": card.valid_until.isoformat()}
-    assert data["allowed"] == {"adults": 1, "children": 2, "assistants": 1}
+                            "region_names": {"fi": world.a.name_fi, "sv": world.a.name_sv,
+                                             "en": world.a.name_en},
+                            "period": "month", "valid_until": card.valid_until.isoformat()}
+    assert data["allowed"] == {"adults": 1, "children": 2, "assistants": 1, "persons": 4}
+    assert (data["places_left"], data["earlier_visit"]) == (None, None)
+
+
+def fill(world, event, persons: int) -> None:
+    """Record `persons` persons for `event` with cards of their own."""
+    for _ in range(persons):
+        db.session.add(Visit(card=factories.card(world.a), venue_id=world.theatre.id,
+                             event_id=event.id, user_id=world.users["boxoffice"].id,
+                             category=world.theatre.category, occurred_at=datetime.now(UTC),
+                             nonce=str(uuid.uuid4()), source="camera"))
+    db.session.commit()
+
+
+def test_check_says_how_many_places_are_left_and_caps_allowed_by_them(world, api):
+    fill(world, world.small_show, 7)  # quota 10: three left
+    card = factories.card(world.a, children=2)
+    db.session.commit()
+    data = api.post("/api/scan/check", {"code": card.number, "venue_id": world.theatre.id,
+                                        "event_id": world.small_show.id}).get_json()
+    assert (data["verdict"], data["places_left"]) == ("ok", 3)
+    assert data["allowed"] == {"adults": 1, "children": 2, "assistants": 1, "persons": 3}
+
+
+def test_redeem_of_a_group_larger_than_the_places_left_is_too_few_places_and_records_nothing(
+        world, api):
+    fill(world, world.small_show, 7)
+    card = factories.card(world.a, children=2)
+    db.session.commit()
+    four = redeem_body(world, card, world.small_show, children=2, assistants=1)
+    data = api.post("/api/scan/redeem", four).get_json()
+    assert (data["verdict"], data["reason"], data["places_left"]) == ("refused", "too_few_places", 3)
+    assert data["visit_id"] is None
+    three = redeem_body(world, card, world.small_show, children=2)
+    assert api.post("/api/scan/redeem", three).get_json()["verdict"] == "ok"
+
+
+def test_an_event_with_no_place_left_is_event_full_with_nothing_allowed(world, api):
+    fill(world, world.small_show, 10)
+    card = factories.card(world.a)
+    db.session.commit()
+    data = api.post("/api/scan/check", {"code": card.number, "venue_id": world.theatre.id,
+                                        "event_id": world.small_show.id}).get_json()
+    assert (data["reason"], data["places_left"]) == ("event_full", 0)
+    assert data["allowed"]["persons"] == 0
+
+
+def test_already_used_answers_when_and_where_the_card_was_used(world, api):
+    card = factories.card(world.a)
+    db.session.commit()
+    first = api.post("/api/scan/redeem", redeem_body(world, card, world.show)).get_json()
+    assert first["verdict"] == "ok"
+    data = api.post("/api/scan/check", {"code": card.number, "venue_id": world.theatre.id,
+                                        "event_id": world.show.id}).get_json()
+    assert data["reason"] == "already_used"
+    earlier = data["earlier_visit"]
+    assert (earlier["here"], earlier["this_event"], earlier["venue_name"]) == (
+        True, True, world.theatre.name)
+    [visit] = visits()
+    assert datetime.fromisoformat(earlier["occurred_at"]) == visit.occurred_at
+
+
+@pytest.mark.parametrize("typed", ["7KQD-3MZ-PX", "7kqd 3mz px", "7KQD-3MZ-PX4Q"])
+def test_a_mistyped_number_is_a_typing_error_not_a_verdict_and_stores_nothing(world, api, typed):
+    for path, body in (("/api/scan/check", {"code": typed, "venue_id": world.theatre.id}),
+                       ("/api/scan/redeem", {**redeem_body(world, factories.card(world.a)),
+                                             "code": typed})):
+        answer = api.post(path, body)
+        assert answer.status_code == 422
+        assert answer.get_json()["error"]["code"] == "typing_error"
+    assert db.session.scalar(sa.select(sa.func.count(ScanAttempt.id))) == 0
+    assert visits() == []
+
+
+def test_a_number_one_symbol_off_is_a_typing_error_but_a_well_formed_unknown_one_is_not(
+        world, api):
+    card = factories.card(world.a)
+    db.session.commit()
+    wrong = ALPHABET[(ALPHABET.index(card.number[3]) + 1) % len(ALPHABET)]
+    typo = card.number[:3] + wrong + card.number[4:]
+    assert api.post("/api/scan/check", {"code": typo, "venue_id": world.theatre.id}
+                    ).status_code == 422
+    body = new_number()
+    data = api.post("/api/scan/check", {"code": body, "venue_id": world.theatre.id}).get_json()
+    assert data["reason"] == "unknown_card"
 
 
 @pytest.mark.parametrize("code, reason", [
-    ("HELLO WORLD", "unknown_card"), ("", "unknown_card"), ("\x00\x01binary", "unknown_card"),
+    ("HELLO THERE, WORLD", "unknown_card"), ("", "unknown_card"), ("\x00\x01binary", "unknown_card"),
     ("A" * 4096, "unknown_card"),
 ])
 def test_check_refuses_what_is_not_a_card_with_a_reason_code(world, api, code, reason):

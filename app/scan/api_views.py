@@ -39,6 +39,7 @@ def error_messages() -> dict[str, str]:
         "too_late": _("A record can be undone only within 15 minutes."),
         "invalid_reason": _("Unknown reason."),
         "too_many_visits": _("Send at most 500 records at a time."),
+        "typing_error": _("Check the number: it is not a card number as typed."),
     }
 
 
@@ -112,9 +113,20 @@ def card_json(result: DoorResult) -> dict | None:
     card = result.card
     if card is None:
         return None
-    return {"number": format_number(card.number), "region": card.region.code,
-            "region_id": card.region_id, "kind": card.kind, "children": card.children,
+    region = card.region
+    return {"number": format_number(card.number), "region": region.code,
+            "region_id": card.region_id, "region_names": region.names(),
+            "period": region.period, "kind": card.kind, "children": card.children,
             "valid_until": card.valid_until.isoformat() if card.valid_until else None}
+
+
+def earlier_json(result: DoorResult) -> dict | None:
+    """When and where the card was used before, for already_used."""
+    earlier = result.earlier_visit
+    if earlier is None:
+        return None
+    return {"occurred_at": earlier.occurred_at.isoformat(), "here": earlier.here,
+            "this_event": earlier.this_event, "venue_name": earlier.venue_name}
 
 
 def verdict_json(result: DoorResult) -> dict:
@@ -123,8 +135,10 @@ def verdict_json(result: DoorResult) -> dict:
             "card": card_json(result), "replaced_by": format_number(result.replaced_by)
             if result.replaced_by else None,
             "allowed": {"adults": result.allowed.adults, "children": result.allowed.children,
-                        "assistants": result.allowed.assistants},
-            "uses_in_period": result.uses_in_period}
+                        "assistants": result.allowed.assistants,
+                        "persons": result.allowed.persons},
+            "uses_in_period": result.uses_in_period, "places_left": result.places_left,
+            "earlier_visit": earlier_json(result)}
 
 
 def redeem_json(result: DoorResult, nonce: str | None = None) -> dict:

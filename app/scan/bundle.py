@@ -84,7 +84,7 @@ def todays_list(user: User, venue: Venue, event_id: int | None, now: datetime) -
 
 def region_rules_json(region: Region) -> dict:
     """A region's rules as the offline checker reads them."""
-    return {**asdict(region.rules()), "code": region.code}
+    return {**asdict(region.rules()), "code": region.code, "names": region.names()}
 
 
 def accepted_regions(venue: Venue) -> list[Region]:

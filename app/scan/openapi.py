@@ -27,6 +27,14 @@ ERRORS = {
                    "retry after Retry-After seconds", _ref("Error")),
 }
 
+TYPING_ERROR = _answer(
+    "typing_error: the code reads as a card number typed wrong (at most 12 of the number's "
+    "symbols, after the usual folding of case, spaces, hyphens and look-alikes, that are not a "
+    "valid number: a failing check symbol, one too few or too many). Not a verdict and not "
+    "stored: the scanner asks to check "
+    "the number. A well-formed number no card has is a verdict, unknown_card. In /sync, where "
+    "the visit already happened, such a number is refused as unknown_card.", _ref("Error"))
+
 INT = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
 COUNT = {"type": "integer", "minimum": 0, "maximum": 100}
 TICKETS = {"adults": {"type": "integer", "minimum": 0, "maximum": 1},
@@ -47,15 +55,36 @@ SCHEMAS = {
             "source": {"type": "string", "enum": list(VISIT_SOURCES)},
             "verified": {"type": "boolean", "default": True}}}]},
     "Card": {"type": ["object", "null"], "properties": {
-        "number": {"type": "string"}, "region": {"type": "string"}, "region_id": INT,
+        "number": {"type": "string"}, "region": {"type": "string", "description": "Region code"},
+        "region_id": INT,
+        "region_names": {"type": "object", "description": "The region's name in fi, sv and en",
+                         "properties": {lang: {"type": "string"} for lang in ("fi", "sv", "en")}},
+        "period": {"type": "string", "enum": ["month", "year"],
+                   "description": "The period uses_in_period counts in (the region's)"},
         "kind": {"type": "string", "enum": ["personal", "community"]}, "children": COUNT,
         "valid_until": {"type": ["string", "null"], "format": "date"}}},
     "Verdict": {"type": "object", "required": ["verdict", "reason", "allowed"], "properties": {
         "verdict": {"type": "string", "enum": ["ok", "refused"]},
         "reason": {"type": "string", "enum": list(REASONS)},
         "card": _ref("Card"), "replaced_by": {"type": ["string", "null"]},
-        "allowed": {"type": "object", "properties": TICKETS},
-        "uses_in_period": {"type": "integer", "minimum": 0}}},
+        "allowed": {"type": "object", "description": "The most tickets of each kind, capped by "
+                    "places_left; persons is the most persons in all",
+                    "properties": {**TICKETS, "persons": {"type": "integer", "minimum": 0}}},
+        "uses_in_period": {"type": "integer", "minimum": 0},
+        "places_left": {"type": ["integer", "null"], "minimum": 0,
+                        "description": "Persons the event's Kaikukortti quota still admits "
+                                       "(holder, children and assistants all count); null "
+                                       "without an event or without a quota. event_full: 0 "
+                                       "left; too_few_places: more persons asked than left"},
+        "earlier_visit": {"type": ["object", "null"],
+                          "description": "For already_used: when and where the card was used",
+                          "properties": {
+                              "occurred_at": {"type": "string", "format": "date-time"},
+                              "here": {"type": "boolean", "description": "At this venue"},
+                              "this_event": {"type": "boolean", "description": "For this event"},
+                              "venue_name": {"type": ["string", "null"],
+                                             "description": "The venue, when in the same "
+                                                            "region as this one"}}}}},
     "RedeemAnswer": {"allOf": [_ref("Verdict"), {"type": "object", "properties": {
         "visit_id": {"anyOf": [INT, {"type": "null"}]},
         "conflict": {"type": ["string", "null"]}}}]},
@@ -122,14 +151,16 @@ def document() -> dict:
                                      {"404": _answer("No such venue or event (unknown_venue, "
                                                      "unknown_event)", _ref("Error")),
                                       "409": _answer("The event is cancelled (event_cancelled)",
-                                                     _ref("Error"))}),
+                                                     _ref("Error")),
+                                      "422": TYPING_ERROR}),
             "/api/scan/redeem": _post("Check and record a visit (idempotent per nonce)",
                                       "RedeemRequest", "RedeemAnswer",
                                       {"404": _answer("No such venue or event (unknown_venue, "
                                                       "unknown_event)", _ref("Error")),
                                        "409": _answer("Nonce used by another account "
                                                       "(nonce_reused), or the event is cancelled "
-                                                      "(event_cancelled)", _ref("Error"))}),
+                                                      "(event_cancelled)", _ref("Error")),
+                                       "422": TYPING_ERROR}),
             "/api/scan/annul": _post("Undo one's own record within 15 minutes",
                                      "AnnulRequest", "Ok",
                                      {"404": _answer("No such record", _ref("Error")),

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from app import audit, rules
-from app.cardcodes import CodeError, parse_code, raw_code_hash
+from app.cardcodes import CodeError, is_mistyped_number, parse_code, raw_code_hash
 from app.database import begin_write
 from app.extensions import db
 from app.keys import keyring
@@ -50,6 +50,16 @@ class DoorRequest:
 
 
 @dataclass(frozen=True)
+class EarlierVisit:
+    """The visit that makes this one a repeat: when, and where as the door may be told."""
+
+    occurred_at: datetime
+    here: bool  # at the venue asked about
+    this_event: bool  # for the event asked about
+    venue_name: str | None  # the venue's name when it is in the same region, else None
+
+
+@dataclass(frozen=True)
 class DoorResult:
     """The answer at the door."""
 
@@ -60,6 +70,8 @@ class DoorResult:
     replaced_by: str | None = None
     visit_id: int | None = None
     conflict: str | None = None
+    places_left: int | None = None
+    earlier_visit: EarlierVisit | None = None
 
     @property
     def ok(self) -> bool:
@@ -114,7 +126,7 @@ def redeem(user: User, req: DoorRequest, now: datetime | None = None,
         db.session.commit()
         return earlier
     venue, event = _load_place(user, req, lock=True, offline=offline)
-    result = _decide(req, venue, event, req.occurred_at, lock=True)
+    result = _decide(req, venue, event, req.occurred_at, lock=True, offline=offline)
     conflict = None if result.ok else result.reason
     record = result.ok or (offline and result.card is not None)
     visit = _record_visit(user, req, result, venue, event, now, conflict) if record else None
@@ -183,11 +195,15 @@ def _load_place(user: User, req: DoorRequest, lock: bool,
 
 
 def _decide(req: DoorRequest, venue: Venue, event: Event | None, now: datetime,
-            lock: bool) -> DoorResult:
+            lock: bool, offline: bool = False) -> DoorResult:
     try:
         rules.check_tickets(req.tickets)
     except rules.InvalidTickets:
         raise DoorError("invalid_tickets") from None
+    # A slip of the finger is for the seller to mend, not a verdict; a synced record already
+    # happened, so there it is judged like any code that is not a card.
+    if not offline and is_mistyped_number(req.code):
+        raise DoorError("typing_error", 422)
     try:
         parsed = parse_code(req.code, keyring().public_keys())
     except CodeError as exc:
@@ -205,7 +221,20 @@ def _decide(req: DoorRequest, venue: Venue, event: Event | None, now: datetime,
     except rules.InvalidTickets:
         raise DoorError("invalid_tickets") from None
     return DoorResult(verdict.reason, card, verdict.allowed, verdict.uses_in_period,
-                      verdict.replaced_by)
+                      verdict.replaced_by, places_left=verdict.places_left,
+                      earlier_visit=_earlier_visit(verdict.earlier_visit, venue, event))
+
+
+def _earlier_visit(prior: rules.PriorVisit | None, venue: Venue,
+                   event: Event | None) -> EarlierVisit | None:
+    if prior is None:
+        return None
+    there = venue if prior.venue_id == venue.id else db.session.get(Venue, prior.venue_id)
+    # Another region's venue is not this door's business: only "another venue".
+    name = there.name if there is not None and there.region_id == venue.region_id else None
+    return EarlierVisit(occurred_at=prior.occurred_at, here=prior.venue_id == venue.id,
+                        this_event=event is not None and prior.event_id == event.id,
+                        venue_name=name)
 
 
 def _event_state(event: Event | None) -> rules.EventState | None:

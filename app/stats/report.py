@@ -40,6 +40,7 @@ REASON_LABELS = {
     "lost": _l("Card reported lost"), "replaced": _l("Card replaced by a new one"),
     "expired": _l("Card expired"), "wrong_region": _l("Not valid in this region"),
     "already_used": _l("Already used"), "event_full": _l("Event full"),
+    "too_few_places": _l("Fewer places left than persons"),
     "too_many_children": _l("Too many children or assistants"),
     "no_children_for_courses": _l("No child tickets for courses"),
     "period_limit": _l("Uses for the period used up"), "venue_inactive": _l("Venue not taking part"),

@@ -76,10 +76,10 @@ function wire() {
     event.preventDefault();
     const text = input.value;
     if (text.trim()) {
-      input.value = "";
       handleCode(text.trim(), typedBy());
     }
   });
+  input.addEventListener("input", () => showTypingError(false));
   listenForWedge(document, (text) => handleCode(text, "barcode"), () => state.screen === "scan");
   document.addEventListener("visibilitychange", () => {
     if (document.hidden) {
@@ -186,16 +186,56 @@ async function handleCode(text, source) {
   state.busy = true;
   camera.pause();
   try {
+    // A typed number whose check symbol fails is a slip of the finger, not a verdict.
+    if (source !== "camera" && await mistyped(text)) {
+      showTypingError(true, text);
+      return;
+    }
     const verdict = await decide(text);
     state.current = { code: text, source, verdict };
+    showTypingError(false);
+    const field = root.querySelector("#manual-number");
+    if (field.value.trim() === text) {
+      field.value = ""; // checked: ready for the next card (a camera read leaves typing alone)
+    }
     view.showVerdict(verdict);
     if (verdict.verdict === "refused") {
       feedback.refused();
     }
   } catch (error) {
-    view.showError(error instanceof api.ApiError ? error.code : "network");
+    if (error instanceof api.ApiError && error.code === "typing_error") {
+      showTypingError(true, text);
+    } else {
+      view.showError(error instanceof api.ApiError ? error.code : "network");
+    }
   } finally {
     state.busy = false;
+  }
+}
+
+async function mistyped(text) {
+  try {
+    const { codes } = await offline.offlineModules();
+    return codes.isMistypedNumber(text);
+  } catch {
+    return false; // without the module the server tells a typing error (typing_error)
+  }
+}
+
+/** "Check the number" next to the field, the typed text kept there to be corrected. */
+function showTypingError(on, text = null) {
+  const input = root.querySelector("#manual-number");
+  const message = root.querySelector("[data-manual-error]");
+  message.hidden = !on;
+  message.textContent = on ? t("scan.typing_error") : "";
+  input.setAttribute("aria-invalid", String(on));
+  input.setAttribute("aria-describedby", on ? "manual-error manual-hint" : "manual-hint");
+  if (on) {
+    if (text !== null && !input.value.trim()) {
+      input.value = text; // a scanner's code, put where it can be seen and mended
+    }
+    camera.resume();
+    input.focus();
   }
 }
 
@@ -256,6 +296,9 @@ async function recordOnline(code, source, verdict, tickets) {
     return;
   }
   if (answer.verdict !== "ok") {
+    if (placesTaken(answer)) {
+      return;
+    }
     view.showVerdict({ ...answer, allowed: verdict.allowed, offline: false });
     feedback.refused();
     return;
@@ -268,6 +311,9 @@ async function recordOffline(code, verdict, tickets) {
   if (verdict.verdict === "ok") {
     const again = await offline.decideOffline(code, state.place, tickets);
     if (again.verdict !== "ok") {
+      if (placesTaken(again)) {
+        return;
+      }
       view.showVerdict(again);
       feedback.refused();
       return;
@@ -276,6 +322,18 @@ async function recordOffline(code, verdict, tickets) {
   const body = redeemBody(code, tickets, "offline");
   confirm(await offline.enqueue(body, verdict.card?.number ?? null, verdict.verdict === "ok"), true);
   net.sync();
+}
+
+/**
+ * Places were taken between the check and Record: the answer keeps the seller's tickets on
+ * screen and says how many places are left now, rather than a red verdict that loses them.
+ */
+function placesTaken(answer) {
+  if (!["too_few_places", "event_full"].includes(answer.reason) || answer.places_left == null) {
+    return false;
+  }
+  view.placesTaken(answer.places_left);
+  return true;
 }
 
 function confirm(recorded, queued) {

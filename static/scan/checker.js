@@ -65,11 +65,25 @@ function checkTickets({ adults = 1, children = 0, assistants = 0 }) {
 
 /** Return the most tickets of each kind the card admits, here for `event`. */
 export function allowedFor(card, event) {
-  if (card.kind === "community") {
-    return { adults: 1, children: card.region.community_group_size, assistants: 0 };
-  }
   const onCourse = event?.kind === "course";
-  return { adults: 1, children: onCourse ? 0 : card.children, assistants: 1 };
+  const kinds = card.kind === "community"
+    ? { adults: 1, children: card.region.community_group_size, assistants: 0 }
+    : { adults: 1, children: onCourse ? 0 : card.children, assistants: 1 };
+  return { ...kinds, persons: kinds.adults + kinds.children + kinds.assistants };
+}
+
+/** Return the persons the event's quota still admits, or null without a quota. */
+export function placesLeft(event) {
+  if (event?.quota == null) return null;
+  return Math.max(event.quota - (event.persons_taken ?? 0), 0);
+}
+
+/** Return `allowed` capped by the places left: no kind, and not all together, above it. */
+export function capAllowed(allowed, left) {
+  if (left == null) return allowed;
+  const cap = (n) => Math.min(n, left);
+  return { adults: cap(allowed.adults), children: cap(allowed.children),
+    assistants: cap(allowed.assistants), persons: cap(allowed.persons) };
 }
 
 function samePeriod(region, day, today) {
@@ -92,18 +106,24 @@ function cardRefusal(card, venue, today) {
   return null;
 }
 
-function historyRefusal(card, venue, event, history, today, uses) {
-  const used = event
-    ? history.some((visit) => visit.event_id === event.id)
+/** The latest visit that makes this one a repeat, or null. */
+function earlierVisit(venue, event, history, today) {
+  const repeats = event
+    ? history.filter((visit) => visit.event_id === event.id)
     : // Any visit here today counts, with or without an event.
-      history.some((visit) => visit.venue_id === venue.id && localDate(visit.occurred_at) === today);
-  if (used) return "already_used";
+      history.filter((visit) => visit.venue_id === venue.id && localDate(visit.occurred_at) === today);
+  const at = (visit) => new Date(visit.occurred_at).getTime();
+  return repeats.reduce((latest, visit) => (latest === null || at(visit) > at(latest) ? visit : latest), null);
+}
+
+function historyRefusal(card, earlier, uses) {
+  if (earlier !== null) return "already_used";
   const limit = card.region.period_limit;
   if (limit != null && uses >= limit) return "period_limit";
   return null;
 }
 
-function requestRefusal(card, event, tickets, allowed) {
+function requestRefusal(card, event, tickets, allowed, left) {
   if (card.kind === "personal" && event?.kind === "course" && tickets.children > 0) {
     return "no_children_for_courses";
   }
@@ -111,31 +131,36 @@ function requestRefusal(card, event, tickets, allowed) {
     return "too_many_children";
   }
   const persons = tickets.adults + tickets.children + tickets.assistants;
-  if (event?.quota != null && (event.persons_taken ?? 0) + persons > event.quota) return "event_full";
+  if (left != null && persons > left) return "too_few_places";
   return null;
 }
 
-/** Return {reason, allowed, uses_in_period, replaced_by} for `card` at `venue` (and `event`) at `now`. */
+/** Return {reason, allowed, uses_in_period, replaced_by, places_left, earlier_visit} for `card` at `venue` (and `event`) at `now`. */
 export function decide(card, venue, event, tickets, history, now) {
   const request = checkTickets(tickets);
   if (card == null) {
-    const nothing = { adults: 0, children: 0, assistants: 0 };
-    return { reason: "unknown_card", allowed: nothing, uses_in_period: 0, replaced_by: null };
+    const nothing = { adults: 0, children: 0, assistants: 0, persons: 0 };
+    return { reason: "unknown_card", allowed: nothing, uses_in_period: 0, replaced_by: null,
+      places_left: null, earlier_visit: null };
   }
   requireOneOf(card.kind, ["personal", "community"], "kind");
   requireOneOf(card.status, Object.keys(STATUS_REASONS), "status");
   requireOneOf(card.region.period ?? "month", ["month", "year"], "period");
   if (event) requireOneOf(event.kind, ["event", "course"], "event kind");
   const allowed = allowedFor(card, event);
+  const left = placesLeft(event);
   const today = localDate(now);
   const uses = history.filter((visit) => samePeriod(card.region, localDate(visit.occurred_at), today)).length;
+  const earlier = earlierVisit(venue, event, history, today);
   const reason =
     cardRefusal(card, venue, today) ??
-    historyRefusal(card, venue, event, history, today, uses) ??
-    requestRefusal(card, event, request, allowed) ??
+    historyRefusal(card, earlier, uses) ??
+    (left === 0 ? "event_full" : null) ??
+    requestRefusal(card, event, request, allowed, left) ??
     "ok";
   const replacedBy = reason === "replaced" ? (card.replaced_by ?? null) : null;
-  return { reason, allowed, uses_in_period: uses, replaced_by: replacedBy };
+  return { reason, allowed: capAllowed(allowed, left), uses_in_period: uses, replaced_by: replacedBy,
+    places_left: left, earlier_visit: reason === "already_used" ? earlier : null };
 }
 
 // --- From the offline bundle (GET /api/scan/offline-bundle) to decide()'s inputs ----------

@@ -57,6 +57,22 @@ export function normaliseNumber(text) {
   return isValidNumber(candidate) ? candidate : null;
 }
 
+/**
+ * Tell whether `text` reads as a card number typed wrong: up to 12 of the number's symbols
+ * (ten and a slip or two) that are not a valid number (a typing error, not an unknown card),
+ * as Python's is_mistyped_number.
+ */
+export function isMistypedNumber(text) {
+  if (text.length > MAX_CODE_CHARS) return false;
+  let candidate = "";
+  for (const char of text) {
+    if (!IS_SPACE.test(char)) candidate += NORMALISE.has(char) ? NORMALISE.get(char) : char;
+  }
+  return candidate.length > 0 && candidate.length <= NUMBER_LENGTH + 2
+    && [...candidate].every((symbol) => ALPHABET.includes(symbol))
+    && !isValidNumber(candidate);
+}
+
 /** Return the number grouped for display and print, as XXXX-XXX-XXX; throw if invalid. */
 export function formatNumber(canonical) {
   if (!isValidNumber(canonical)) throw new Error("not a valid canonical card number");

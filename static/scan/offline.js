@@ -129,8 +129,21 @@ export async function decideOffline(text, place, tickets = ONE_TICKET) {
     allowed: result.allowed,
     uses_in_period: result.uses_in_period,
     replaced_by: result.replaced_by ?? null,
+    places_left: result.places_left ?? null,
+    earlier_visit: earlierView(result.earlier_visit, bundle, place),
     offline: true,
   };
+}
+
+/** The checker's earlier visit as the API words it: when, and whether here or for this event. */
+function earlierView(visit, bundle, place) {
+  if (!visit) {
+    return null;
+  }
+  const here = visit.venue_id === bundle.venue.id;
+  return { occurred_at: visit.occurred_at, here,
+    this_event: place.event != null && visit.event_id === place.event.id,
+    venue_name: here ? bundle.venue.name : null };
 }
 
 function unverified(number) {
@@ -150,6 +163,8 @@ function cardView(payload, card, bundle, codes) {
     children: card.children,
     kind: payload.kind,
     region: bundle.regions?.[payload.regionId]?.code ?? null,
+    region_names: bundle.regions?.[payload.regionId]?.names ?? null,
+    period: bundle.regions?.[payload.regionId]?.period ?? "month",
   };
 }
 

@@ -115,7 +115,10 @@ def test_a_valid_card_is_recorded_and_then_refused_as_already_used_for_the_event
     expect(page.locator("[data-last-record]")).to_contain_text(card["number"][-5:])
 
     type_number(page, card["number"])
-    expect_verdict(page, REFUSED, "Korttia on jo käytetty tähän tapahtumaan")
+    expect_verdict(page, REFUSED)
+    expect(page.locator("#verdict-reason")).to_have_text(
+        re.compile(r"^Kortti on jo käytetty tänään klo \d\d\.\d\d tässä tapahtumassa\.$"))
+    expect(verdict(page)).to_contain_text(re.compile(r"Käytetty\s*tässä kuussa \d+ (kerran|kertaa)"))
 
 
 def test_an_account_with_one_venue_and_no_events_today_goes_straight_to_scanning(page, live_server):
@@ -220,7 +223,7 @@ def test_offline_the_device_decides_queues_and_sends_when_the_network_returns(pa
     expect(verdict(page)).to_contain_text("Tallennettu laitteelle")
     back_to_scanning(page)
     wedge_scan(page, card["qr_payload"])  # the device remembers its own records
-    expect_verdict(page, REFUSED, "Korttia on jo käytetty")
+    expect_verdict(page, REFUSED, "Kortti on jo käytetty tänään klo")
     back_to_scanning(page)
 
     type_number(page, typed["number"])

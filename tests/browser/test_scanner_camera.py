@@ -33,7 +33,7 @@ from tests.browser.test_scanner import (
 from tests.support import camera
 
 VENUE, EVENT = "Kaupunginteatteri", "Lastennäytelmä"  # an event without a quota
-ALREADY_USED = "Korttia on jo käytetty tähän tapahtumaan"
+ALREADY_USED = "Kortti on jo käytetty tänään klo"
 WAITING = "5 kirjausta odottaa lähetystä."
 # A card comes round again only after it has been out of view longer than the camera's
 # quiet time for a card it has just read (SAME_CODE_QUIET_MS = 2.5 s in static/scan/camera.js).

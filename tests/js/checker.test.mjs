@@ -55,8 +55,14 @@ function assertVerdict(vector) {
   const verdict = decide(...inputs(vector));
   const { expect } = vector;
   assert.equal(verdict.reason, expect.reason);
-  if ("allowed" in expect) assert.deepEqual(verdict.allowed, expect.allowed);
+  if ("allowed" in expect) {
+    // As in Python's Allowed, persons defaults to the three kinds added up.
+    const { adults, children, assistants } = expect.allowed;
+    assert.deepEqual(verdict.allowed, { persons: adults + children + assistants, ...expect.allowed });
+  }
   if ("uses_in_period" in expect) assert.equal(verdict.uses_in_period, expect.uses_in_period);
+  if ("places_left" in expect) assert.equal(verdict.places_left, expect.places_left);
+  if ("earlier_visit" in expect) assert.deepEqual(verdict.earlier_visit, expect.earlier_visit);
   assert.equal(verdict.replaced_by, expect.replaced_by ?? null);
 }
 
@@ -226,11 +232,14 @@ test("a community payload admits its region's group size", () => {
   assert.deepEqual([verdict.reason, verdict.allowed.children], ["ok", 10]);
 });
 
-test("a bundle event's places left, less the device's own records, decide event_full", () => {
+test("a bundle event's places left, less the device's own records, cap the tickets offline", () => {
   const card = cardFromPayload(payload, bundle);
   const venue = venueFromBundle(bundle);
   const event = eventFromBundle(bundle.events[0]);
   assert.equal(event.persons_taken, 7);
-  assert.equal(decide(card, venue, event, { children: 2 }, [], NOW).reason, "ok");
-  assert.equal(decide(card, venue, eventFromBundle(bundle.events[0], 1), { children: 2 }, [], NOW).reason, "event_full");
+  const three = decide(card, venue, event, { children: 2 }, [], NOW);
+  assert.deepEqual([three.reason, three.places_left, three.allowed.persons], ["ok", 3, 3]);
+  const two = decide(card, venue, eventFromBundle(bundle.events[0], 1), { children: 2 }, [], NOW);
+  assert.deepEqual([two.reason, two.places_left, two.allowed.persons], ["too_few_places", 2, 2]);
+  assert.equal(decide(card, venue, eventFromBundle(bundle.events[0], 3), {}, [], NOW).reason, "event_full");
 });

@@ -7,6 +7,7 @@ import {
   CodeError,
   b45decode,
   formatNumber,
+  isMistypedNumber,
   normaliseNumber,
   parseCode,
   parsePayload,
@@ -61,6 +62,13 @@ test("normaliseNumber and formatNumber agree with Python on every typed number",
     }
   }
   assert.deepEqual(mismatches, []);
+});
+
+test("isMistypedNumber tells a typing error as Python does, on every typed number", () => {
+  const mismatches = fixture.numbers.filter((c) => isMistypedNumber(c.text) !== c.mistyped)
+    .map((c) => ({ text: c.text, python: c.mistyped }));
+  assert.deepEqual(mismatches, []);
+  assert.ok(fixture.numbers.some((c) => c.mistyped) && fixture.numbers.some((c) => !c.mistyped));
 });
 
 test("every sample character stands for the same symbol as in Python", () => {
