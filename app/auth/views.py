@@ -4,7 +4,6 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -12,6 +11,7 @@ from app.auth import public, roles
 from app.auth.forms import LoginForm
 from app.auth.service import LoginThrottled, authenticate
 from app.extensions import limiter
+from app.i18n import local_datetime_text
 from app.models import ROLES
 
 bp = Blueprint("auth", __name__)
@@ -53,7 +53,7 @@ def login():
                                 window_seconds=current_app.config["LOGIN_FAILURE_WINDOW_SECONDS"])
         except LoginThrottled as exc:
             flash(_("Too many failed attempts. Try again after %(time)s.",
-                    time=format_datetime(exc.until, "short")), "error")
+                    time=local_datetime_text(exc.until)), "error")
             return render_template("auth/login.html", form=form), 429
         if user is not None:
             login_user(user, remember=bool(form.remember.data))

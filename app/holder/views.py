@@ -6,13 +6,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import abort, current_app, render_template, url_for
-from flask_babel import format_date, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from app.auth import public
 from app.cardcodes import format_number
 from app.cards.service import qr_payload
 from app.holder import bp, service
+from app.i18n import local_date_text
 from app.models import Card
 from app.printing.qr import qr_svg
 from app.rules import local_date
@@ -56,10 +57,10 @@ def card(token: str):
         "holder/card.html", card=found, token=token, state=state,
         number=format_number(found.number),
         qr=qr_svg(qr_payload(found), label) if state == "valid" else None,
-        valid_until=format_date(found.valid_until),
+        valid_until=local_date_text(found.valid_until),
         region=found.region.name(str(get_locale())),
         uses=service.uses_this_year(found, now),
-        updated=format_date(local_date(now)))
+        updated=local_date_text(now))
 
 
 @bp.route("/c/<token>/manifest.webmanifest")

@@ -48,9 +48,13 @@ export function translate(root) {
   }
 }
 
+// Dates and times are written as in Finland in every language (sv-FI "2.12.2026", "18.05"),
+// like the server's pages (app/i18n.py).
+const FINLAND = () => `${language}-FI`;
+
 /** A time of day, HH.MM in Finnish, in Finland's time zone. */
 export function timeOfDay(iso) {
-  return new Intl.DateTimeFormat(language, {
+  return new Intl.DateTimeFormat(FINLAND(), {
     hour: "2-digit", minute: "2-digit", timeZone: "Europe/Helsinki",
   }).format(new Date(iso));
 }
@@ -58,6 +62,6 @@ export function timeOfDay(iso) {
 /** A calendar date (YYYY-MM-DD) written the language's way. */
 export function dateText(isoDate) {
   const [year, month, day] = isoDate.split("-").map(Number);
-  return new Intl.DateTimeFormat(language, { dateStyle: "short", timeZone: "UTC" })
+  return new Intl.DateTimeFormat(FINLAND(), { dateStyle: "short", timeZone: "UTC" })
     .format(new Date(Date.UTC(year, month - 1, day)));
 }
