@@ -345,6 +345,11 @@ def card_standing(status: str, valid_until: date | None, today: date) -> str | N
     return None
 
 
+def printable(status: str, valid_until: date | None, today: date) -> bool:
+    """Whether a card may be printed: a blank before it is registered, or a card in force."""
+    return status == "unissued" or card_standing(status, valid_until, today) is None
+
+
 def _card_refusal(card: CardState, venue: VenueState, today: date) -> str | None:
     if not venue.active:
         return "venue_inactive"

@@ -249,7 +249,7 @@ def test_locked_out_person_is_told_the_finnish_time_the_lock_ends(world, auth, e
         fail_login(auth, "coord-a", f"198.51.100.{n}")
     response = auth.login("coord-a")
     until = db.session.get(LoginThrottle, "user:coord-a").locked_until
-    local_time = format_datetime(until, "short", tzinfo=ZoneInfo("Europe/Helsinki"), locale="en")
+    local_time = format_datetime(until, "short", tzinfo=ZoneInfo("Europe/Helsinki"), locale="en_FI")
     assert flashes(response) == [f"Too many failed attempts. Try again after {local_time}."]
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -11,6 +11,7 @@ from app import create_app
 from app.cardcodes import format_number, normalise_number, verify_payload
 from app.extensions import db
 from app.models import Card, Event, User, Venue
+from app.rules import TZ
 
 
 def user_named(username: str) -> User | None:
@@ -182,6 +183,9 @@ def test_seed_demo_digital_links_and_print_urls_work(seeded, client, auth):
     issuer = next(a for a in seeded["accounts"] if a["username"] == "issuer")
     auth.login(issuer["username"], issuer["password"])
     own = [c for c in active if c["region"] == "PIR"]
-    for card in own:
+    today = datetime.now(TZ).date().isoformat()
+    expired = [c for c in own if c["valid_until"] < today]
+    assert expired and all(c["print_url"] is None for c in expired)  # not printed: not in force
+    for card in (c for c in own if c not in expired):
         pdf = client.get(card["print_url"].removeprefix("http://127.0.0.1:8000"))
         assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")

@@ -55,8 +55,8 @@ def served(client, path: str) -> bool:
 
 
 def english_date(day) -> str:
-    """A date as the English page writes it."""
-    return format_date(day, locale="en")
+    """A date as the English page writes it: as in Finland."""
+    return format_date(day, "short", locale="en_FI")
 
 
 @pytest.fixture

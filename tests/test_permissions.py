@@ -107,6 +107,7 @@ MATRIX: dict[str, frozenset[str] | None] = {
     "stats.dashboard": MANAGERS,
     "stats.table_csv": MANAGERS,
     "stats.table_xlsx": MANAGERS,
+    "stats.workbook": MANAGERS,
     "stats.summary": MANAGERS,
 }
 # A page's normal answer to an admitted visitor when it is not 200 ("*": everyone).

@@ -220,7 +220,7 @@ def test_the_summary_pdf_covers_the_dashboards_date_range(client, auth, stats):
     auth.login("coord-a")
     query = {"period": "range", "start": "2024-03-01", "end": "2024-05-31"}
     html = get(client, **query).get_data(as_text=True)
-    assert "Summary Mar 1, 2024–May 31, 2024 as PDF" in html
+    assert "Summary 01/03/2024–31/05/2024 as PDF" in html
     assert "/stats/summary.pdf?period=range&amp;start=2024-03-01&amp;end=2024-05-31&amp;lang=fi" in html
     response = client.get("/stats/summary.pdf", query_string={**query, "lang": "en"})
     assert response.headers["Content-Disposition"] == \

@@ -237,6 +237,6 @@ def test_the_year_so_far_is_named_after_its_year_and_says_where_it_ends(
     assert 'filename="kaikukortti-statistics-region-aaa-2024.xlsx"' in \
         response.headers["Content-Disposition"]
     book = openpyxl.load_workbook(io.BytesIO(response.get_data()))
-    assert book["By month"]["A3"].value == "Period: Jan 1, 2024–Jun 15, 2024"
+    assert book["By month"]["A3"].value == "Period: 01/01/2024–15/06/2024"
     assert [row[0] for row in book["By month"].iter_rows(min_row=8, values_only=True)][-2:] == [
         "June 2024", "Total"]

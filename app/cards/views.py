@@ -264,9 +264,9 @@ def card_pdf_view(number: str):
     """The printable card: one ID-1 page, or with ?layout=sheet&slot=N on an A4 sheet for card
     stock, in place N; a card that is not in force is not printed."""
     card = own_card(number, blank_too=current_user.role != "issuer")
-    standing = service.standing(card)
-    if card.status != "unissued" and standing != "valid":
-        return render_template("cards/not_printable.html", card=card, standing=standing), 409
+    if not rules.printable(card.status, card.valid_until, service.local_today()):
+        return render_template("cards/not_printable.html", card=card,
+                               standing=service.standing(card)), 409
     layout = "sheet" if request.args.get("layout") == "sheet" else "single"
     first_slot = _sheet_place() if layout == "sheet" else 0
     pdf = card_pdf([face_for(card)], layout=layout, first_slot=first_slot)
