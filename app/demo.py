@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app import rules
 from app.cardcodes import format_number
-from app.cards.service import local_today, new_link_token, qr_payload, unused_number
+from app.cards.service import new_link_token, qr_payload, unused_number
 from app.extensions import db
 from app.models import Card, Event, IssuingSite, Municipality, Region, User, Venue
 
@@ -178,7 +178,6 @@ def _describe(card: Card, token: str | None, base_url: str) -> dict:
         "replaced_by": format_number(card.replaced_by.number) if card.replaced_by else None,
         "qr_payload": qr_payload(card) if card.valid_until else None,
         "digital_link": f"{base_url}/c/{token}" if token else None,
-        "print_url": (f"{base_url}/cards/{card.number}/card.pdf"
-                      if rules.printable(card.status, card.valid_until, local_today()) else None),
+        "print_url": f"{base_url}/cards/{card.number}/card.pdf",
     }
 
