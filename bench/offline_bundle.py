@@ -22,7 +22,6 @@ import gzip
 import json
 import os
 import random
-import re
 import statistics
 import sys
 import tempfile
@@ -33,10 +32,10 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from bench import readme
+from bench.client import signed_in
 from tests.browser.conftest import _flask, _server_env
 
 RESULTS_END = "<!-- end of offline_bundle results -->"  # new results go just above this line
-CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 CHILDREN_WEIGHTS = [55, 18, 15, 8, 4]  # 0, 1, 2, 3, 4 children
 BATCH = 10_000
 
@@ -79,18 +78,6 @@ def fill(changed: int, unchanged: int, region_code: str) -> None:
     db.session.commit()
 
 
-def signed_in(app, account: dict):
-    """A test client signed in as the account, through the login form."""
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    answer = client.post("/login", data={"username": account["username"],
-                                         "password": account["password"],
-                                         "csrf_token": CSRF_META.search(page).group(1)})
-    if answer.status_code != 302:
-        sys.exit(f"could not log in as {account['username']} ({answer.status_code})")
-    return client
-
-
 def measure(folder: Path, changed: int, unchanged: int, runs: int) -> dict:
     """Fill a fresh database, GET the bundle `runs` times; its sizes and times."""
     instance = folder / "instance"
@@ -106,7 +93,7 @@ def measure(folder: Path, changed: int, unchanged: int, runs: int) -> dict:
     app = create_app()
     with app.app_context():
         fill(changed, unchanged, boxoffice["scope"]["region"])
-    client = signed_in(app, boxoffice)
+    client = signed_in(app, boxoffice["username"], boxoffice["password"])
     seconds, cpu, body = [], [], b""
     for _ in range(runs):
         began, began_cpu = time.perf_counter(), time.process_time()

@@ -32,11 +32,11 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from bench import readme
+from bench.client import csrf_token, signed_in
 from tests.browser.conftest import _flask, _server_env
 
 RESULTS_END = "<!-- end of print_cards results -->"  # new results go just above this line
 TARGET_SECONDS = 20.0
-CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 PAGE = re.compile(rb"/Type\s*/Page(?!s)")
 
 
@@ -88,14 +88,8 @@ def registered_cards_pdf(count: int, layout: str) -> Callable[[], bytes]:
 
 def blank_batch_over_http(app, account: dict, count: int) -> Callable[[], bytes]:
     """POST /cards/blank as the coordinator, as the browser form does; the PDF answered."""
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    answer = client.post("/login", data={"username": account["username"],
-                                         "password": account["password"],
-                                         "csrf_token": CSRF_META.search(page).group(1)})
-    if answer.status_code != 302:
-        sys.exit(f"could not log in as {account['username']} ({answer.status_code})")
-    token = CSRF_META.search(client.get("/cards/blank").get_data(as_text=True)).group(1)
+    client = signed_in(app, account["username"], account["password"])
+    token = csrf_token(client.get("/cards/blank").get_data(as_text=True))
 
     def make() -> bytes:
         answer = client.post("/cards/blank", data={"count": str(count), "csrf_token": token})

@@ -24,7 +24,6 @@ Sizes printed: cards, visits, scan attempts and the statistics tables' rows.
 from __future__ import annotations
 
 import argparse
-import re
 import secrets
 import statistics
 import time
@@ -39,12 +38,12 @@ from app.models import Card, ScanAttempt, StatCardYear, StatRegionDay, StatVenue
 from app.stats import figures, rollup
 from app.stats.report import build_report
 from bench import readme
+from bench.client import signed_in
 
 RESULTS_END = "<!-- end of stats results -->"
 TARGETS = {"national year": 2.0, "region year": 1.0, "national dashboard": 2.0,
            "region dashboard": 1.0}
 BENCH_ADMIN = "bench-stats-admin"
-CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
 def timed(action: Callable[[], object], runs: int) -> list[float]:
@@ -118,12 +117,7 @@ def _http(app, year: int, region: int, runs: int) -> dict[str, list[float]]:
     password = secrets.token_urlsafe(16)
     admin.set_password(password)
     db.session.commit()
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = CSRF_META.search(page).group(1)
-    signed_in = client.post("/login", data={"username": BENCH_ADMIN, "password": password,
-                                            "csrf_token": token})
-    assert signed_in.status_code == 302, signed_in.status_code
+    client = signed_in(app, BENCH_ADMIN, password)
     results = {}
     for name, query in (("national dashboard over HTTP", {"year": year}),
                         ("region dashboard over HTTP", {"year": year, "region": region})):
