@@ -21,6 +21,7 @@ from app.manage.audit_service import AuditFilter, audit_query
 from app.models import AuditEvent, Visit
 from app.rules import TZ
 from tests.support import factories
+from tests.support.queries import statements_sent
 
 # 21:30 UTC on 30 June is 00:30 on 1 July in Finland (summer time, +3).
 LATE_JUNE_UTC = datetime(2025, 6, 30, 21, 30, tzinfo=UTC)
@@ -339,11 +340,6 @@ def test_a_mistyped_card_number_gets_the_forms_message(world, history, auth, eng
 
 
 def test_the_page_names_its_cards_and_places_in_a_fixed_number_of_queries(world, auth, client):
-    statements: list[str] = []
-
-    def count(*args) -> None:
-        statements.append(args[2])
-
     def page_with(n: int) -> int:
         for _ in range(n):
             card = factories.card(world.a)
@@ -353,13 +349,9 @@ def test_the_page_names_its_cards_and_places_in_a_fixed_number_of_queries(world,
             note(world.users["coordinator"], "event.create", world.show, world.a,
                  venue_id=world.theatre.id, kind="event", quota=5)
         db.session.commit()
-        statements.clear()
-        sa.event.listen(db.engine, "before_cursor_execute", count)
-        try:
+        with statements_sent() as sent:
             assert client.get("/manage/audit").status_code == 200
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", count)
-        return len(statements)
+        return sent()
 
     auth.login("coord-a")
     assert page_with(2) == page_with(20)

@@ -17,6 +17,7 @@ from app.rules import TZ
 from app.scan.service import DoorRequest, redeem
 from tests.conftest import csrf_token
 from tests.support import factories
+from tests.support.queries import statements_sent
 
 
 def offline_record(user, card, venue, event=None, at: datetime | None = None) -> Visit:
@@ -115,24 +116,15 @@ def test_the_queue_says_why_in_words_without_the_code_and_dates_the_finnish_way(
 
 def test_the_queue_reads_its_cards_venues_and_events_in_a_fixed_number_of_queries(world, auth,
                                                                                   client):
-    statements: list[str] = []
-
-    def count(*args) -> None:
-        statements.append(args[2])
-
     def queue_with(n: int) -> int:
         for _ in range(n):
             card = factories.card(world.a)
             db.session.commit()
             offline_record(world.users["boxoffice"], card, world.theatre, world.show)
             offline_record(world.users["boxoffice"], card, world.theatre, world.show)
-        statements.clear()
-        sa.event.listen(db.engine, "before_cursor_execute", count)
-        try:
+        with statements_sent() as sent:
             assert client.get("/manage/conflicts").status_code == 200
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", count)
-        return len(statements)
+        return sent()
 
     auth.login("coord-a")
     assert queue_with(2) == queue_with(6)
