@@ -9,6 +9,7 @@ setting, it drops every X-Forwarded-* and Forwarded header before the app sees i
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 
@@ -46,6 +47,9 @@ def main(argv: list[str] | None = None) -> None:
 
     from app import create_app
 
+    logger = logging.getLogger("waitress")
+    if logger.level == logging.NOTSET:  # as waitress's own command line does
+        logger.setLevel(logging.INFO)
     waitress.serve(create_app(), host=args.host, port=args.port, threads=args.threads,
                    **options)
 
