@@ -9,7 +9,7 @@ export KAIKU_ENV ?= development
 .PHONY: messages run test test-sqlite test-postgres install install-dev translations system-packages migrate seed lint
 
 run: install translations migrate seed
-	$(PY) -m waitress --host 127.0.0.1 --port 8000 --threads 8 --call app:create_app
+	$(PY) -m app.serve --host 127.0.0.1 --port 8000 --threads 8
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,11 +36,13 @@ seed: install
 	$(FLASK) seed-demo
 
 # Debian's Chromium drives the browser tests (Playwright's own browser download is not used);
-# poppler-utils renders card PDFs so the tests can decode their QR and barcode.
-SYSTEM_TOOLS := chromium:chromium pdftoppm:poppler-utils pdftotext:poppler-utils pdfinfo:poppler-utils
+# poppler-utils renders card PDFs so the tests can decode their QR and barcode; nginx is the
+# reverse proxy (TLS in front of waitress) of tests/test_proxy.py (it lives in /usr/sbin).
+SYSTEM_TOOLS := chromium:chromium pdftoppm:poppler-utils pdftotext:poppler-utils pdfinfo:poppler-utils \
+  nginx:nginx
 system-packages:
-	@missing=""; for pair in $(SYSTEM_TOOLS); do \
-	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	@missing=""; for pair in $(SYSTEM_TOOLS); do tool=$${pair%%:*}; \
+	  { command -v $$tool || [ -x /usr/sbin/$$tool ]; } >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	  else echo "missing Debian packages:$$missing (sudo apt-get install$$missing)"; exit 1; fi; \

@@ -20,25 +20,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
-    trust_proxies(app)
     register_extensions(app)
     register_blueprints(app)
     register_cli(app)
     timing.init_app(app)  # Server-Timing for the benchmarks, only with KAIKU_SERVER_TIMING=1
     return app
-
-
-def trust_proxies(app: Flask) -> None:
-    """Behind N reverse proxies, take the client's address and scheme from their headers.
-
-    Login throttling counts failures per address; without this every request would seem to
-    come from the proxy, and five typos anywhere would lock everyone out.
-    """
-    hops = app.config["PROXY_COUNT"]
-    if hops:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def register_extensions(app: Flask) -> None:

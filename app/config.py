@@ -1,6 +1,7 @@
 """Configuration: defaults in code, secrets only from the environment or instance/."""
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from datetime import timedelta
@@ -47,11 +48,36 @@ def secret_key(environ: dict[str, str], instance_path: str, env_name: str) -> st
     return path.read_text().strip()
 
 
+def trusted_proxy(environ: dict[str, str]) -> str | None:
+    """KAIKU_TRUSTED_PROXY: the address the reverse proxy connects to waitress from, or None.
+
+    HTTPS always means a proxy here (waitress has no TLS), so this one setting configures both
+    waitress (`app.serve`: whose X-Forwarded-For and X-Forwarded-Proto to believe) and the app
+    (Secure cookies, Strict-Transport-Security, https:// links). The settings it replaced are
+    refused rather than ignored: ignoring them would quietly drop Secure or the client address.
+    """
+    for old in ("KAIKU_PROXY_COUNT", "KAIKU_HTTPS"):
+        if old in environ:
+            raise ConfigError(f"{old} is no longer read: behind a reverse proxy that terminates "
+                              "HTTPS, set KAIKU_TRUSTED_PROXY to the address it connects from "
+                              "(and start the server with `python -m app.serve`); without a "
+                              f"proxy, unset {old}")
+    value = environ.get("KAIKU_TRUSTED_PROXY", "").strip()
+    if not value:
+        return None
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ConfigError(f"KAIKU_TRUSTED_PROXY must be the proxy's IP address, such as 127.0.0.1 "
+                          f"(one proxy, no names, no '*'); got {value!r}") from None
+
+
 def from_environment(instance_path: str, environ: dict[str, str] | None = None) -> dict:
     """Build the configuration mapping for one app instance."""
     environ = dict(os.environ if environ is None else environ)
     env_name = environ.get("KAIKU_ENV", "production")
-    https = environ.get("KAIKU_HTTPS") == "1"
+    proxy = trusted_proxy(environ)
+    https = proxy is not None
     return {
         "KAIKU_ENV": env_name,
         "SECRET_KEY": secret_key(environ, instance_path, env_name),
@@ -60,7 +86,9 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         "SIGNING_KEY_DIR": environ.get("SIGNING_KEY_DIR", str(Path(instance_path) / "signing-keys")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "HTTPS": https,  # behind HTTPS: Secure cookies and Strict-Transport-Security
+        "TRUSTED_PROXY": proxy,
+        "HTTPS": https,  # behind the proxy's HTTPS: Secure cookies and Strict-Transport-Security
+        "PREFERRED_URL_SCHEME": "https" if https else "http",
         "SESSION_COOKIE_SECURE": https,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
@@ -70,7 +98,6 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         "WTF_CSRF_TIME_LIMIT": None,
         "BABEL_DEFAULT_LOCALE": "fi",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Helsinki",
-        "PROXY_COUNT": int(environ.get("KAIKU_PROXY_COUNT", "0")),
         "SCAN_RATE_LIMIT": environ.get("KAIKU_SCAN_RATE_LIMIT", "300 per minute"),
         # Login posts per address, above the failure throttle: a ceiling on password hashing.
         "LOGIN_RATE_LIMIT": environ.get("KAIKU_LOGIN_RATE_LIMIT", "30 per minute"),

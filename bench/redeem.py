@@ -59,6 +59,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from bench import readme
+from tests.support.servers import OPERATOR_SETTINGS
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -135,8 +136,7 @@ def percentile(samples: list[float], share: float) -> float:
 def server_env(database_url: str, instance: Path) -> dict[str, str]:
     """The server's environment: production settings, timing on, the scan rate limit lifted."""
     env = {k: v for k, v in os.environ.items()
-           if k not in ("CARD_SIGNING_KEYS", "KAIKU_HTTPS", "KAIKU_PROXY_COUNT")
-           and not k.startswith("FLASK_")}
+           if k not in OPERATOR_SETTINGS and not k.startswith("FLASK_")}
     env.update(KAIKU_ENV="production", KAIKU_INSTANCE=str(instance), DATABASE_URL=database_url,
                SECRET_KEY=secrets.token_hex(32), SIGNING_KEY_DIR=str(instance / "keys"),
                KAIKU_SERVER_TIMING="1", KAIKU_SCAN_RATE_LIMIT="1000000 per minute",

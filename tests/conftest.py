@@ -12,11 +12,13 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
+from tests.support.servers import OPERATOR_SETTINGS  # before the app is imported
+
 _instance = tempfile.mkdtemp(prefix="kaiku-instance-")
 os.environ.update(KAIKU_ENV="testing", KAIKU_INSTANCE=_instance,
                   SECRET_KEY="tests-only-secret-key")
-os.environ.pop("DATABASE_URL", None)
-os.environ.pop("CARD_SIGNING_KEYS", None)
+for _name in ("DATABASE_URL", *OPERATOR_SETTINGS):  # the tests set these themselves
+    os.environ.pop(_name, None)
 
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402

@@ -1,16 +1,21 @@
 """Configuration: secrets only from the environment or instance/, the database URL, SQLite's mode."""
 from __future__ import annotations
 
+import os
 import stat
+import subprocess
+import sys
 
 import pytest
 import sqlalchemy as sa
+from waitress.adjustments import Adjustments
 
-from app import config, create_app
+from app import config, create_app, serve
 from app.config import ConfigError
 from app.extensions import db
 from app.models import Municipality
 from tests.conftest import ON_POSTGRES
+from tests.support.servers import ROOT
 
 sqlite_only = pytest.mark.skipif(ON_POSTGRES, reason="a property of SQLite connections")
 
@@ -86,14 +91,66 @@ def test_without_database_url_sqlite_lives_in_the_instance_folder(tmp_path):
     assert settings["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'kaikukortti.db'}"
 
 
+# Behind a reverse proxy: KAIKU_TRUSTED_PROXY configures waitress and the app together
+
+
+def test_the_trusted_proxy_makes_waitress_believe_its_forwarded_headers_and_nobody_elses():
+    assert serve.waitress_options({"KAIKU_TRUSTED_PROXY": "10.0.0.2"}) == {
+        "trusted_proxy": "10.0.0.2", "trusted_proxy_count": 1,
+        "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"},
+        "clear_untrusted_proxy_headers": True}
+    # Without a proxy waitress trusts no one and drops every forwarded header.
+    assert serve.waitress_options({}) == {"clear_untrusted_proxy_headers": True}
+
+
+def test_waitress_accepts_the_options_the_launcher_gives_it():
+    adjustments = Adjustments(**serve.waitress_options({"KAIKU_TRUSTED_PROXY": "::1"}))
+    assert adjustments.trusted_proxy == "::1"
+    assert adjustments.trusted_proxy_headers == {"x-forwarded-for", "x-forwarded-proto"}
+
+
+@pytest.mark.parametrize(("proxy", "trusted"), [(None, None), ("", None), ("127.0.0.2", "127.0.0.2"),
+                                               (" 10.0.0.2 ", "10.0.0.2"), ("0:0::1", "::1")])
+def test_behind_the_trusted_proxy_the_app_is_https(tmp_path, proxy, trusted):
+    environ = {"KAIKU_ENV": "testing", "SECRET_KEY": "s"}
+    if proxy is not None:
+        environ["KAIKU_TRUSTED_PROXY"] = proxy
+    settings = config.from_environment(str(tmp_path), environ)
+    https = trusted is not None
+    assert settings["TRUSTED_PROXY"] == trusted  # as waitress will compare it with REMOTE_ADDR
+    assert settings["HTTPS"] is settings["SESSION_COOKIE_SECURE"] is \
+        settings["REMEMBER_COOKIE_SECURE"] is https
+    assert settings["PREFERRED_URL_SCHEME"] == ("https" if https else "http")
+
+
+@pytest.mark.parametrize("proxy", ["*", "proxy.example.org", "10.0.0.0/8", "10.0.0.2,10.0.0.3"])
+def test_a_trusted_proxy_that_is_not_one_address_is_refused(tmp_path, proxy):
+    with pytest.raises(ConfigError, match="KAIKU_TRUSTED_PROXY must be the proxy's IP address"):
+        config.from_environment(str(tmp_path), {"KAIKU_ENV": "testing", "SECRET_KEY": "s",
+                                                "KAIKU_TRUSTED_PROXY": proxy})
+
+
+@pytest.mark.parametrize("old", ["KAIKU_PROXY_COUNT", "KAIKU_HTTPS"])
+def test_the_settings_the_trusted_proxy_replaced_are_refused_not_ignored(tmp_path, old):
+    with pytest.raises(ConfigError, match=f"{old} is no longer read.*KAIKU_TRUSTED_PROXY"):
+        config.from_environment(str(tmp_path), {"KAIKU_ENV": "testing", "SECRET_KEY": "s",
+                                                old: "1"})
+    started = subprocess.run([sys.executable, "-m", "app.serve", "--port", "0"],
+                             cwd=ROOT, env={**os.environ, old: "1"}, capture_output=True,
+                             text=True, timeout=60)
+    assert started.returncode == 1
+    assert f"app.serve: {old} is no longer read" in started.stderr
+
+
 # Cookies
 
 
-@pytest.mark.parametrize(("https", "secure"), [(None, False), ("1", True)])
-def test_session_cookie_is_http_only_same_site_and_secure_behind_https(tmp_path, https, secure):
+@pytest.mark.parametrize(("proxy", "secure"), [(None, False), ("127.0.0.1", True)])
+def test_session_cookie_is_http_only_same_site_and_secure_behind_the_proxy(tmp_path, proxy,
+                                                                           secure):
     environ = {"KAIKU_ENV": "production", "SECRET_KEY": "s"}
-    if https:
-        environ["KAIKU_HTTPS"] = https
+    if proxy:
+        environ["KAIKU_TRUSTED_PROXY"] = proxy
     settings = config.from_environment(str(tmp_path), environ)
     assert settings["SESSION_COOKIE_HTTPONLY"] is True
     assert settings["SESSION_COOKIE_SAMESITE"] == "Lax"

@@ -149,7 +149,8 @@ def test_a_card_pdf_gets_a_policy_that_lets_the_browsers_viewer_show_it(world, a
 
 @dataclass
 class Site:
-    """A client of an app started with or without KAIKU_HTTPS=1, speaking the matching scheme."""
+    """A client of an app started with or without KAIKU_TRUSTED_PROXY, speaking the matching
+    scheme (the proxy's HTTPS, or plain HTTP)."""
 
     client: object
     https: bool
@@ -171,11 +172,11 @@ class Site:
 
 @pytest.fixture(params=[False, True], ids=["http", "https"])
 def site(request, monkeypatch) -> Site:
-    """The app as configured from the environment, with KAIKU_HTTPS=1 or without it."""
+    """The app as configured from the environment, behind a trusted proxy or not."""
     if request.param:
-        monkeypatch.setenv("KAIKU_HTTPS", "1")
+        monkeypatch.setenv("KAIKU_TRUSTED_PROXY", "127.0.0.2")
     else:
-        monkeypatch.delenv("KAIKU_HTTPS", raising=False)
+        monkeypatch.delenv("KAIKU_TRUSTED_PROXY", raising=False)
     request.getfixturevalue("world")  # builds the app, after the environment is set
     return Site(request.getfixturevalue("client"), request.param)
 
@@ -205,16 +206,6 @@ def test_the_remember_cookie_is_http_only_same_site_lax_and_secure_behind_https(
         assert cookie["samesite"] == "Lax", name
         assert cookie.get("secure", False) is site.https, name
     assert "expires" in set_cookie(answer, "remember_token")
-
-
-def test_https_setting_follows_kaiku_https_exactly(tmp_path):
-    for value, expected in ((None, False), ("1", True), ("0", False), ("yes", False)):
-        environ = {"KAIKU_ENV": "testing", "SECRET_KEY": "s"}
-        if value is not None:
-            environ["KAIKU_HTTPS"] = value
-        settings = config.from_environment(str(tmp_path), environ)
-        assert settings["HTTPS"] is settings["SESSION_COOKIE_SECURE"] is \
-            settings["REMEMBER_COOKIE_SECURE"] is expected, value
 
 
 # Request ceilings

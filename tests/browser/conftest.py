@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.support.pgcluster import free_port
+from tests.support.servers import OPERATOR_SETTINGS, own_database
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -55,7 +55,7 @@ def live_server(tmp_path_factory, postgres_url) -> Iterator[LiveServer]:
     instance = tmp_path_factory.mktemp("browser-instance")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    with _database(postgres_url, instance) as database_url:
+    with own_database(postgres_url, instance, BROWSER_DATABASE) as database_url:
         env = _server_env(instance, database_url)
         _flask(env, "db", "upgrade")
         demo = json.loads(_flask(env, "seed-demo", "--json", "--base-url", url))
@@ -65,30 +65,11 @@ def live_server(tmp_path_factory, postgres_url) -> Iterator[LiveServer]:
 
 def _server_env(instance: Path, database_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
-           if k not in ("CARD_SIGNING_KEYS", "KAIKU_HTTPS") and not k.startswith("FLASK_")}
+           if k not in OPERATOR_SETTINGS and not k.startswith("FLASK_")}
     env.update(KAIKU_ENV="testing", KAIKU_INSTANCE=str(instance),
                SECRET_KEY="browser-tests-only-secret-key", SIGNING_KEY_DIR=str(instance / "keys"),
                DATABASE_URL=database_url, PYTHONUNBUFFERED="1")
     return env
-
-
-@contextmanager
-def _database(postgres_url: str | None, instance: Path) -> Iterator[str]:
-    """A SQLite file, or a database of its own on the test cluster (other tests drop tables)."""
-    if postgres_url is None:
-        yield f"sqlite:///{instance / 'browser.db'}"
-        return
-    url = sa.make_url(postgres_url)
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {BROWSER_DATABASE}"))
-            conn.execute(sa.text(f"CREATE DATABASE {BROWSER_DATABASE}"))
-        yield url.set(database=BROWSER_DATABASE).render_as_string(hide_password=False)
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {BROWSER_DATABASE} WITH (FORCE)"))
-    finally:
-        admin.dispose()
 
 
 def _flask(env: dict[str, str], *args: str) -> str:
@@ -104,8 +85,7 @@ def _flask(env: dict[str, str], *args: str) -> str:
 @contextmanager
 def _waitress(env: dict[str, str], port: int, log_path: Path) -> Iterator[None]:
     """Serve the app with waitress until the block ends, however it ends."""
-    command = [sys.executable, "-m", "waitress", "--host", "127.0.0.1", "--port", str(port),
-               "--call", "app:create_app"]
+    command = [sys.executable, "-m", "app.serve", "--host", "127.0.0.1", "--port", str(port)]
     with open(log_path, "wb") as log, \
             subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT) as proc:
         try:

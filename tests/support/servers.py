@@ -7,25 +7,50 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+import sqlalchemy as sa
 
 from tests.support.pgcluster import Cluster
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30
+# What an operator's environment may hold that a test server must not inherit.
+OPERATOR_SETTINGS = ("CARD_SIGNING_KEYS", "KAIKU_TRUSTED_PROXY", "KAIKU_HTTPS",
+                     "KAIKU_PROXY_COUNT")
 
 
 def server_env(instance: Path, database_url: str, **extra: str) -> dict[str, str]:
     """The environment of a server process: testing mode, its own instance folder and keys."""
     env = {k: v for k, v in os.environ.items()
-           if k not in ("CARD_SIGNING_KEYS", "KAIKU_HTTPS") and not k.startswith("FLASK_")}
+           if k not in OPERATOR_SETTINGS and not k.startswith("FLASK_")}
     env.update(KAIKU_ENV="testing", KAIKU_INSTANCE=str(instance),
                SECRET_KEY="process-tests-only-secret-key", SIGNING_KEY_DIR=str(instance / "keys"),
                DATABASE_URL=database_url, PYTHONUNBUFFERED="1", **extra)
     return env
+
+
+@contextmanager
+def own_database(postgres_url: str | None, instance: Path, name: str) -> Iterator[str]:
+    """A SQLite file, or a database of its own on the test cluster (other tests drop tables)."""
+    if postgres_url is None:
+        yield f"sqlite:///{instance / (name + '.db')}"
+        return
+    url = sa.make_url(postgres_url)
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
+            conn.execute(sa.text(f"CREATE DATABASE {name}"))
+        yield url.set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    finally:
+        admin.dispose()
 
 
 def flask(env: dict[str, str], *args: str) -> str:
@@ -37,8 +62,44 @@ def flask(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+class ServerProcess:
+    """What the tests' server processes share: waiting until one answers, and stopping it."""
+
+    proc: subprocess.Popen | None
+    stop_signal = signal.SIGTERM
+
+    def healthy(self) -> bool:
+        """Whether the server answers its health check."""
+        raise NotImplementedError
+
+    def log(self) -> str:
+        """What the server logged so far."""
+        raise NotImplementedError
+
+    def wait_until_healthy(self):
+        """Wait until the server is healthy; fail with its log if it never gets there."""
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self.healthy():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{type(self).__name__} did not start:\n{self.log()}")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        """Stop the process with its stop signal if it still runs; kill it if it lingers."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(self.stop_signal)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
 @dataclass
-class Waitress:
+class Waitress(ServerProcess):
     """One waitress process serving the app; start, stop, or kill it like an operator would."""
 
     env: dict[str, str]
@@ -58,21 +119,11 @@ class Waitress:
 
     def launch(self) -> Waitress:
         """Start the process without waiting (start several, then wait for each)."""
-        command = [sys.executable, "-m", "waitress", "--host", "127.0.0.1", "--port",
-                   str(self.port), "--threads", str(self.threads), "--call", "app:create_app"]
+        command = [sys.executable, "-m", "app.serve", "--host", "127.0.0.1", "--port",
+                   str(self.port), "--threads", str(self.threads)]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log,
                                          stderr=subprocess.STDOUT)
-        return self
-
-    def wait_until_healthy(self) -> Waitress:
-        """Wait until /healthz answers 200; fail with the log if the process never gets there."""
-        deadline = time.monotonic() + START_TIMEOUT
-        while not self.healthy():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"waitress did not start:\n{self.log()}")
-            time.sleep(0.05)
         return self
 
     def healthy(self) -> bool:
@@ -86,17 +137,6 @@ class Waitress:
         """SIGKILL: no cleanup, no answers to the requests in flight."""
         os.kill(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
-
-    def stop(self) -> None:
-        """Terminate the process if it still runs."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
     def log(self) -> str:
         """Everything the process printed so far."""
