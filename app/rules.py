@@ -66,6 +66,18 @@ REASONS: tuple[str, ...] = (
     "venue_inactive",
 )
 
+# Offline records the server refuses outright instead of keeping them as conflicts: reasons
+# that depend only on the card and the venue together, which no stale bundle, slow clock or
+# later change at the venue can explain. A device that read the card's QR decides
+# wrong_region itself (the QR carries the region), so a record that says otherwise was typed
+# unverified or forged; kept, it would let any box office write into the history of any card
+# in the country. The other refusals stay conflicts for a coordinator: a card's status and
+# validity change after a device fetched its bundle (a lost card in use is news to its
+# region), venue_inactive is the venue's own affair, and already_used, period_limit, the
+# places and the tickets depend on other records or on the request, where two offline
+# devices can each have been right. unknown_card and bad_signature name no card to record.
+NEVER_ACCEPTED: tuple[str, ...] = ("wrong_region",)
+
 TZ = ZoneInfo("Europe/Helsinki")
 
 _STATUS_REASONS: dict[str, str | None] = {
@@ -149,7 +161,7 @@ class Tickets:
 
 @dataclass(frozen=True)
 class PriorVisit:
-    """An earlier ok visit of this card."""
+    """An earlier visit of this card that counts: ok, and not a conflict nobody kept yet."""
 
     venue_id: int
     event_id: int | None
@@ -348,6 +360,11 @@ def card_standing(status: str, valid_until: date | None, today: date) -> str | N
 def printable(status: str, valid_until: date | None, today: date) -> bool:
     """Whether a card may be printed: a blank before it is registered, or a card in force."""
     return status == "unissued" or card_standing(status, valid_until, today) is None
+
+
+def never_accepted(card: CardState, venue: VenueState) -> str | None:
+    """The reason of NEVER_ACCEPTED for which `venue` refuses `card` whatever else holds, or None."""
+    return None if _accepts(venue.region, card.region) else "wrong_region"
 
 
 def _card_refusal(card: CardState, venue: VenueState, today: date) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import uuid
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -14,7 +14,7 @@ from app.cardcodes import format_number, raw_code_hash
 from app.cards.service import qr_payload
 from app.extensions import db
 from app.models import ScanAttempt, Visit
-from app.scan.service import DoorError, DoorRequest, check, redeem
+from app.scan.service import DoorError, DoorRequest, DoorResult, annul, check, redeem
 from tests.support import factories
 
 
@@ -263,6 +263,109 @@ def test_a_malformed_redeem_is_refused_with_a_reason_code_and_leaves_nothing(wor
     assert exc.value.code == code
     db.session.rollback()
     assert visits() == [] and attempts() == []
+
+
+# Offline records the rules refuse (issue 12, point 3)
+
+POISONED = 4  # records a box office syncs of one card, and the card's period limit
+
+
+def synced(user, world, card, venue=None, event=None, minutes_ago: int = 1,
+           tickets=None) -> DoorResult:
+    """An offline record of a typed, unverified number, as POST /api/scan/sync hands it over."""
+    venue = venue or world.theatre
+    return redeem(user, DoorRequest(
+        code=card.number, venue_id=venue.id, event_id=event.id if event else None,
+        tickets=tickets or rules.Tickets(), nonce=str(uuid.uuid4()),
+        occurred_at=datetime.now(UTC) - timedelta(minutes=minutes_ago), source="offline",
+        verified=False), offline=True)
+
+
+@pytest.fixture
+def national(world):
+    """A third region in the national network, with a limit of POISONED uses a month, a
+    museum and its box office: region A's theatre accepts its cards."""
+    region = factories.region("CCC", national=True, period_limit=POISONED)
+    museum = factories.venue(region, "Museo C", "culture", "museum")
+    box_c = factories.user("box-c", "boxoffice", region=region, venues=[museum])
+    db.session.commit()
+    return region, museum, box_c
+
+
+def home_door(user, card, venue) -> DoorResult:
+    """What the card's own region's box office is told at its venue."""
+    return check(user, DoorRequest(code=card.number, venue_id=venue.id))
+
+
+def test_offline_records_of_a_card_the_venue_cannot_accept_are_refused_and_do_not_poison_it(
+        world, box):
+    world.b.period_limit = POISONED
+    card = factories.card(world.b)  # region B is local-only: the theatre of A never takes it
+    db.session.commit()
+    answers = [synced(box, world, card, minutes_ago=n) for n in range(1, POISONED + 1)]
+    assert [(a.reason, a.visit_id, a.conflict) for a in answers] == \
+        [("wrong_region", None, None)] * POISONED
+    assert visits() == []
+    assert [(a.reason, a.card_number, a.visit_id) for a in attempts()] == \
+        [("wrong_region", card.number, None)] * POISONED
+    home = home_door(world.users["boxoffice_b"], card, world.hall_b)
+    assert (home.reason, home.uses_in_period) == ("ok", 0)
+
+
+@pytest.mark.parametrize("change", [{"status": "lost"}, {"valid_until": date(2020, 1, 1)},
+                                    {"venue_inactive": True}])
+def test_a_card_the_venue_cannot_accept_is_refused_offline_whatever_else_is_wrong(
+        world, box, change):
+    if change.pop("venue_inactive", False):
+        world.theatre.active = False
+    card = factories.card(world.b, **change)
+    db.session.commit()
+    answer = synced(box, world, card)
+    assert (answer.reason, answer.visit_id) == ("wrong_region", None)
+    assert visits() == []
+
+
+def test_an_offline_record_the_rules_refuse_counts_towards_no_limit_until_it_is_kept(
+        world, box, national):
+    from app.manage.conflicts_service import resolve
+    region, museum, box_c = national
+    card = factories.card(region)
+    db.session.commit()
+    answers = [synced(box, world, card, event=world.show, minutes_ago=n)
+               for n in range(1, POISONED + 1)]
+    assert [a.conflict for a in answers] == [None] + ["already_used"] * (POISONED - 1)
+    home = home_door(box_c, card, museum)
+    assert (home.reason, home.uses_in_period) == ("ok", 1)
+    for flagged in answers[1:]:
+        resolve(world.users["coordinator"], flagged.visit_id, "keep")
+    home = home_door(box_c, card, museum)
+    assert (home.reason, home.uses_in_period) == ("period_limit", POISONED)
+
+
+def test_a_flagged_offline_record_does_not_make_the_card_already_used(world, box):
+    card = factories.card(world.a)  # no children on the card
+    db.session.commit()
+    flagged = synced(box, world, card, event=world.show,
+                     tickets=rules.Tickets(adults=1, children=2))
+    assert flagged.conflict == "too_many_children"
+    assert redeem(box, ask(world, card, event=world.show)).reason == "ok"
+
+
+def test_a_flagged_offline_record_takes_no_place_of_the_event_until_kept_and_none_once_annulled(
+        world, box, today):
+    from app.manage.conflicts_service import resolve
+    expired = factories.card(world.a, valid_until=today - timedelta(days=30))
+    other, later = factories.card(world.a), factories.card(world.a)
+    db.session.commit()
+    flagged = synced(box, world, expired, event=world.small_show,
+                     tickets=rules.Tickets(adults=1, assistants=1))
+    assert flagged.conflict == "expired"
+    assert check(box, ask(world, other, event=world.small_show)).places_left == 10
+    resolve(world.users["coordinator"], flagged.visit_id, "keep")
+    assert check(box, ask(world, other, event=world.small_show)).places_left == 8
+    assert synced(box, world, later, event=world.small_show).conflict is None
+    annul(box, flagged.visit_id, "mistake")  # kept, then undone: no longer counts
+    assert check(box, ask(world, other, event=world.small_show)).places_left == 9
 
 
 def _race(app, n: int, work) -> list:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from app import audit
 from app.cardcodes import format_number
 from app.extensions import db
 from app.manage import conflicts_service
-from app.models import AuditEvent, Visit
+from app.models import AuditEvent, User, Visit
 from app.rules import TZ
 from app.scan.service import DoorRequest, redeem
 from tests.conftest import csrf_token
@@ -48,6 +49,36 @@ def clash_b(world) -> Visit:
     db.session.commit()
     offline_record(world.users["boxoffice_b"], card, world.hall_b)
     return offline_record(world.users["boxoffice_b"], card, world.hall_b)
+
+
+@dataclass
+class Crossing:
+    """A card of region C recorded twice offline at region A's show (the second is flagged),
+    and used at C's own museum the same day."""
+
+    card: object
+    museum: object
+    first: Visit
+    flagged: Visit
+    home_visit: Visit
+
+
+@pytest.fixture
+def crossing(world) -> Crossing:
+    """Region C in the national network, its card flagged at region A's theatre."""
+    c = factories.region("CCC", national=True)
+    museum = factories.venue(c, "Museo C", "culture", "museum")
+    box_c = factories.user("box-c", "boxoffice", region=c, venues=[museum])
+    factories.user("coord-c", "coordinator", region=c)
+    card = factories.card(c)
+    db.session.commit()
+    box = world.users["boxoffice"]
+    earlier = datetime.now(UTC) - timedelta(minutes=30)
+    first = offline_record(box, card, world.theatre, world.show, at=earlier)
+    flagged = offline_record(box, card, world.theatre, world.show)
+    home_visit = offline_record(box_c, card, museum, at=earlier - timedelta(minutes=5))
+    assert (first.conflict, flagged.conflict, home_visit.conflict) == (None, "already_used", None)
+    return Crossing(card, museum, first, flagged, home_visit)
 
 
 @pytest.fixture
@@ -140,6 +171,70 @@ def test_a_coordinator_sees_only_its_regions_conflicts_and_an_admin_all(world, c
     auth.logout()
     auth.login("admin1")
     assert sorted(queued(client.get("/manage/conflicts"))) == sorted([clash[1].id, clash_b.id])
+
+
+def test_a_conflict_shows_in_the_queues_of_the_venues_region_and_of_the_cards_region(
+        world, crossing, auth, client):
+    for username, expected in (("coord-a", [crossing.flagged.id]),
+                               ("coord-c", [crossing.flagged.id]), ("coord-b", [])):
+        auth.login(username)
+        assert queued(client.get("/manage/conflicts")) == expected, username
+        auth.logout()
+    c = db.session.scalar(sa.select(User).where(User.username == "coord-c"))
+    assert conflicts_service.open_count(c) == 1
+
+
+def test_the_cards_region_sees_a_conflict_at_another_regions_venue_but_the_venues_resolves_it(
+        world, crossing, auth, english):
+    auth.login("coord-c")
+    html = english.get("/manage/conflicts").get_data(as_text=True)
+    assert f"/manage/conflicts/{crossing.flagged.id}/resolve" not in html
+    assert "The coordinator of the venue's region resolves this record." in html
+    assert resolve(english, crossing.flagged, "annul").status_code == 403
+    assert fresh(crossing.flagged).conflict_resolution is None
+    assert audit_actions() == []
+    auth.logout()
+    auth.login("coord-a")
+    assert resolve(english, crossing.flagged, "keep").status_code == 302
+    assert fresh(crossing.flagged).conflict_resolution == "keep"
+
+
+def test_a_coordinator_sees_its_own_regions_visits_of_the_card_and_of_others_only_a_count(
+        world, crossing, auth, english):
+    auth.login("coord-a")
+    html = english.get("/manage/conflicts").get_data(as_text=True)
+    assert "Museo C" not in html and "box-c" not in html
+    assert "The card has 1 other record for the same event or day in other regions." in html
+    others = re.search(r"<caption>.*?</table>", html, re.S).group(0)
+    assert "box-a" in others and world.theatre.name in others  # its own region's, in full
+    auth.logout()
+    auth.login("coord-c")
+    html = english.get("/manage/conflicts").get_data(as_text=True)
+    assert world.theatre.name not in html and "box-a" not in html
+    assert world.show.title not in html
+    assert "A venue in another region: Region AAA" in html
+    assert "The card has 1 other record for the same event or day in other regions." in html
+    others = re.search(r"<caption>.*?</table>", html, re.S).group(0)
+    assert "Museo C" in others and "box-c" in others
+
+
+def test_an_admin_sees_every_regions_visits_of_the_card(world, crossing, auth, english):
+    auth.login("admin1")
+    html = english.get("/manage/conflicts").get_data(as_text=True)
+    others = re.search(r"<caption>.*?</table>", html, re.S).group(0)
+    assert all(word in others for word in ("Museo C", "box-c", world.theatre.name, "box-a"))
+    assert "in other regions" not in html
+
+
+@pytest.mark.parametrize(("lang", "count"), [
+    ("fi", "Kortilla on 1 muu kirjaus samaan tapahtumaan tai samalle päivälle muilla alueilla."),
+    ("sv", "Kortet har 1 annan registrering för samma evenemang eller dag i andra regioner."),
+])
+def test_the_count_of_other_regions_visits_speaks_finnish_and_swedish(world, crossing, auth,
+                                                                      client, lang, count):
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = lang
+    auth.login("coord-a")
+    assert count in client.get("/manage/conflicts").get_data(as_text=True)
 
 
 def test_without_an_event_the_other_records_of_the_same_day_are_shown(world, clash_b, auth,

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.rules import (
+    NEVER_ACCEPTED,
     REASONS,
     TZ,
     Allowed,
@@ -25,6 +26,7 @@ from app.rules import (
     decide,
     history_since,
     min_birth_year_ok,
+    never_accepted,
     valid_until_for,
 )
 
@@ -293,3 +295,24 @@ def test_the_latest_birth_year_follows_the_regions_minimum_age():
 
     assert latest_birth_year(date(2026, 1, 1), RegionRules(id=1, min_age=16)) == 2010
     assert latest_birth_year(date(2026, 12, 31), RegionRules(id=1, min_age=18)) == 2008
+
+
+# --- offline records the venue could never accept -------------------------------------
+
+
+@pytest.mark.parametrize(("card_region", "venue_region", "expected"), [
+    ("north", "north", None),  # the same region
+    ("south", "north", None),  # both in the national network
+    ("island", "island", None),  # a local-only region at home
+    ("island", "north", "wrong_region"),  # a local-only card elsewhere
+    ("north", "island", "wrong_region"),  # a national card at a local-only venue
+])
+def test_never_accepted_is_wrong_region_whatever_the_cards_state(card_region, venue_region,
+                                                                 expected) -> None:
+    for card in (personal_card(region=REGIONS[card_region]),
+                 personal_card(region=REGIONS[card_region], status="lost"),
+                 personal_card(region=REGIONS[card_region], valid_until=date(2020, 1, 1))):
+        for active in (True, False):
+            venue = VenueState(9, active, REGIONS[venue_region])
+            assert never_accepted(card, venue) == expected
+    assert expected is None or expected in NEVER_ACCEPTED

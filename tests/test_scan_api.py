@@ -391,6 +391,45 @@ def test_an_unverified_typed_number_of_a_card_is_recorded_as_unverified(world, a
     assert visit.verified is False and visit.conflict is None
 
 
+def test_synced_records_of_another_regions_card_are_refused_and_its_home_door_still_admits_it(
+        world, api, auth):
+    world.b.period_limit = 4
+    card = factories.card(world.b)  # region B is local-only: region A's theatre never takes it
+    db.session.commit()
+    batch = [redeem_body(world, card, source="offline", verified=False,
+                         occurred_at=(datetime.now(UTC) - timedelta(minutes=n)).isoformat())
+             for n in range(1, 5)]
+    results = api.post("/api/scan/sync", {"visits": batch}).get_json()["results"]
+    assert [(r["verdict"], r["reason"], r["visit_id"], r["conflict"]) for r in results] == \
+        [("refused", "wrong_region", None, None)] * 4
+    assert visits() == []
+    assert db.session.scalars(sa.select(ScanAttempt.reason)).all() == ["wrong_region"] * 4
+    auth.logout()
+    auth.login("box-b")
+    home = Api(api.client).post("/api/scan/check", {"code": card.number,
+                                                   "venue_id": world.hall_b.id}).get_json()
+    assert (home["verdict"], home["reason"], home["uses_in_period"]) == ("ok", "ok", 0)
+
+
+def test_the_offline_bundle_counts_no_flagged_record_until_it_is_kept(world, api):
+    from app.manage.conflicts_service import resolve
+    card = factories.card(world.a)
+    db.session.commit()
+    api.post("/api/scan/sync", {"visits": [redeem_body(world, card, world.small_show,
+                                                       source="offline", children=2)]})
+    [flagged] = visits()
+    assert flagged.conflict == "too_many_children"
+
+    def bundle():
+        data = api.get("/api/scan/offline-bundle", venue_id=world.theatre.id).get_json()
+        [left] = [e["left"] for e in data["events"] if e["id"] == world.small_show.id]
+        return [v["card_number"] for v in data["recent_visits"]], left
+
+    assert bundle() == ([], 10)
+    resolve(world.users["coordinator"], flagged.id, "keep")
+    assert bundle() == ([card.number], 7)
+
+
 def test_a_bad_item_in_a_sync_answers_its_error_and_the_others_are_kept(world, api):
     card = factories.card(world.a)
     db.session.commit()

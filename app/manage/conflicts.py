@@ -17,9 +17,16 @@ from app.extensions import db
 from app.i18n import local_datetime_text
 from app.manage import bp
 from app.manage.audit_service import usernames
-from app.manage.conflicts_service import ConflictError, conflict_query, other_visits, resolve
+from app.manage.conflicts_service import (
+    ConflictError,
+    OtherVisits,
+    conflict_query,
+    other_visits,
+    resolve,
+    resolves,
+)
 from app.manage.scope import MANAGERS, page_number
-from app.models import CONFLICT_RESOLUTIONS, Visit
+from app.models import CONFLICT_RESOLUTIONS, User, Venue, Visit
 
 PER_PAGE = 50
 TABS = ("open", "resolved")
@@ -45,37 +52,49 @@ def conflict_label(code: str) -> str:
     return str(label) if label is not None else code
 
 
-def describe(visits: list[Visit], tab: str) -> list[dict]:
-    """What the queue shows of each flagged record and the card's other records."""
-    others = other_visits(visits) if tab == "open" else {}
-    names = usernames({v.user_id for v in visits} | {v.conflict_resolved_by_id for v in visits}
-                      | {o.user_id for group in others.values() for o in group})
-    return [{"visit": v, "when": local_datetime_text(v.occurred_at),
+def describe(user: User, visits: list[Visit], tab: str) -> list[dict]:
+    """What the queue shows of each flagged record and the card's other records.
+
+    A record at another region's venue (the card is this region's) shows its region, time
+    and tickets, but not the venue, the event or who recorded or resolved it.
+    """
+    ours = {v.id for v in visits if resolves(user, v)}
+    others = other_visits(user, visits) if tab == "open" else {}
+    names = usernames({v.user_id for v in visits if v.id in ours}
+                      | {v.conflict_resolved_by_id for v in visits if v.id in ours}
+                      | {o.user_id for group in others.values() for o in group.shown})
+    return [{"visit": v, "ours": v.id in ours, "when": local_datetime_text(v.occurred_at),
              "event_when": local_datetime_text(v.event.starts_at) if v.event else None,
              "reason": conflict_label(v.conflict), "recorder": names.get(v.user_id),
              "resolver": names.get(v.conflict_resolved_by_id),
              "resolved_when": (local_datetime_text(v.conflict_resolved_at)
                                if v.conflict_resolved_at else None),
-             "form": resolve_form(v.id) if tab == "open" else None,
-             "others": [{"visit": o, "when": local_datetime_text(o.occurred_at),
-                         "recorder": names.get(o.user_id)} for o in others.get(v.id, [])]}
+             "form": resolve_form(v.id) if tab == "open" and v.id in ours else None,
+             **_others(others.get(v.id, OtherVisits()), names)}
             for v in visits]
+
+
+def _others(near: OtherVisits, names: dict[int, str]) -> dict:
+    return {"others": [{"visit": o, "when": local_datetime_text(o.occurred_at),
+                        "recorder": names.get(o.user_id)} for o in near.shown],
+            "elsewhere": near.elsewhere}
 
 
 @bp.route("/conflicts")
 @roles(*MANAGERS)
 def conflicts():
-    """Offline records flagged at sync at the account's venues: open ones, or resolved ones."""
+    """Offline records flagged at sync at the account's venues or of its region's cards."""
     tab = request.args.get("tab", "open")
     if tab not in TABS:
         tab = "open"
     query = conflict_query(current_user, resolved=tab == "resolved").options(
-        selectinload(Visit.card), selectinload(Visit.venue), selectinload(Visit.event))
+        selectinload(Visit.card), selectinload(Visit.venue).selectinload(Venue.region),
+        selectinload(Visit.event))
     page = db.paginate(query,
                        page=page_number(), per_page=PER_PAGE,
                        max_per_page=PER_PAGE, error_out=False)
     return render_template("manage/conflicts.html", tab=tab, page=page,
-                           rows=describe(list(page.items), tab),
+                           rows=describe(current_user, list(page.items), tab),
                            reason_labels=ANNUL_REASON_LABELS, resolution_labels=RESOLUTION_LABELS)
 
 
@@ -91,8 +110,8 @@ def conflict_resolve(visit_id: int):
         visit = resolve(current_user, visit_id, form.resolution.data, form.reason.data)
     except ConflictError as exc:
         db.session.rollback()
-        if exc.status == 404:
-            abort(404)
+        if exc.status in (403, 404):
+            abort(exc.status)
         flash(_("This record has already been resolved.") if exc.code == "already_resolved"
               else _("The form had expired or was incomplete. Try again."), "error")
         return redirect(url_for("manage.conflicts"))

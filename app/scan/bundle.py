@@ -14,7 +14,7 @@ from app.cardcodes import NUMBER_LENGTH, format_number
 from app.extensions import db
 from app.keys import keyring
 from app.models import Card, Event, Region, User, Venue, Visit
-from app.scan.service import UNDO_WINDOW, may_scan
+from app.scan.service import COUNTED, UNDO_WINDOW, may_scan
 
 REVOKED = ("deactivated", "lost", "replaced")
 
@@ -32,12 +32,12 @@ def scannable_venues(user: User) -> list[Venue]:
 
 
 def persons_taken(event_ids: list[int]) -> dict[int, int]:
-    """Persons already admitted to each event (ok visits)."""
+    """Persons already counted for each event (ok visits; flagged ones once kept)."""
     if not event_ids:
         return {}
     rows = db.session.execute(
         sa.select(Visit.event_id, sa.func.sum(Visit.adults + Visit.children + Visit.assistants))
-        .where(Visit.event_id.in_(event_ids), Visit.status == "ok").group_by(Visit.event_id))
+        .where(Visit.event_id.in_(event_ids), COUNTED).group_by(Visit.event_id))
     return {event_id: int(total) for event_id, total in rows}
 
 
@@ -153,7 +153,7 @@ def offline_bundle(user: User, venue: Venue, now: datetime) -> dict:
     recent = db.session.execute(
         sa.select(Card.number, Visit.event_id, Visit.occurred_at)
         .join(Card, Card.id == Visit.card_id)
-        .where(Visit.venue_id == venue.id, Visit.status == "ok", Visit.occurred_at >= start))
+        .where(Visit.venue_id == venue.id, COUNTED, Visit.occurred_at >= start))
     return {
         "generated_at": now.isoformat(),
         "venue": {"id": venue.id, "name": venue.name, "region_id": venue.region_id,

@@ -25,6 +25,11 @@ UNDO_WINDOW = timedelta(minutes=15)
 CLOCK_SKEW = timedelta(minutes=10)
 OFFLINE_HORIZON = timedelta(days=14)
 
+# The visits that use up a card's limits and an event's places: ok ones, but not an offline
+# record the rules refused (a conflict) until a coordinator keeps it; annulled ones never.
+COUNTED = sa.and_(Visit.status == "ok",
+                  sa.or_(Visit.conflict.is_(None), Visit.conflict_resolution == "keep"))
+
 
 class DoorError(Exception):
     """The request itself is wrong (not a verdict on a card): a code and an HTTP status."""
@@ -116,7 +121,9 @@ def redeem(user: User, req: DoorRequest, now: datetime | None = None,
 
     `offline` is for records a device made without the network: the holder was already let
     in, so a known card is recorded even when the rules now say no, flagged as a conflict
-    for the coordinator, and the rules judge it at the moment it happened.
+    for the coordinator (it counts towards no limit until kept), and the rules judge it at
+    the moment it happened. A card the venue could never accept (rules.NEVER_ACCEPTED) is
+    refused with that reason and not recorded.
     """
     now = now or utcnow()
     req = _canonical(req, now, offline)
@@ -128,7 +135,8 @@ def redeem(user: User, req: DoorRequest, now: datetime | None = None,
     venue, event = _load_place(user, req, lock=True, offline=offline)
     result = _decide(req, venue, event, req.occurred_at, lock=True, offline=offline)
     conflict = None if result.ok else result.reason
-    record = result.ok or (offline and result.card is not None)
+    record = result.ok or (offline and result.card is not None
+                           and result.reason not in rules.NEVER_ACCEPTED)
     visit = _record_visit(user, req, result, venue, event, now, conflict) if record else None
     _store_attempt("redeem", user, req, result, visit)
     session = db.session()
@@ -213,13 +221,15 @@ def _decide(req: DoorRequest, venue: Venue, event: Event | None, now: datetime,
     if card is None:
         return DoorResult("unknown_card")
     state = card_state(card)
+    place = rules.VenueState(id=venue.id, active=venue.active, region=venue.region.rules())
     try:
-        verdict = rules.decide(
-            state, rules.VenueState(id=venue.id, active=venue.active,
-                                    region=venue.region.rules()),
-            _event_state(event), req.tickets, _history(card, event, state.region, now), now)
+        verdict = rules.decide(state, place, _event_state(event), req.tickets,
+                               _history(card, event, state.region, now), now)
     except rules.InvalidTickets:
         raise DoorError("invalid_tickets") from None
+    never = rules.never_accepted(state, place) if offline else None
+    if never is not None:  # whatever refusal came first, this one decides an offline record
+        verdict = dataclasses.replace(verdict, reason=never, replaced_by=None, earlier_visit=None)
     return DoorResult(verdict.reason, card, verdict.allowed, verdict.uses_in_period,
                       verdict.replaced_by, places_left=verdict.places_left,
                       earlier_visit=_earlier_visit(verdict.earlier_visit, venue, event))
@@ -242,7 +252,7 @@ def _event_state(event: Event | None) -> rules.EventState | None:
         return None
     taken = db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(Visit.adults + Visit.children + Visit.assistants), 0))
-        .where(Visit.event_id == event.id, Visit.status == "ok"))
+        .where(Visit.event_id == event.id, COUNTED))
     return rules.EventState(id=event.id, kind=event.kind, quota=event.quota,
                             persons_taken=int(taken))
 
@@ -255,7 +265,7 @@ def _history(card: Card, event: Event | None, region: rules.RegionRules,
         window = sa.or_(window, Visit.event_id == event.id)
     rows = db.session.execute(
         sa.select(Visit.venue_id, Visit.event_id, Visit.occurred_at)
-        .where(Visit.card_id == card.id, Visit.status == "ok", window))
+        .where(Visit.card_id == card.id, COUNTED, window))
     return [rules.PriorVisit(venue_id=v, event_id=e, occurred_at=at) for v, e, at in rows]
 
 

@@ -194,10 +194,13 @@ async function historyFor(number, bundle) {
   return [...fromServer, ...mine];
 }
 
-/** This device's ok records the bundle cannot contain: unsent, or made after it was fetched. */
+/**
+ * This device's ok records the bundle cannot contain: unsent, or made after it was fetched.
+ * One the server flagged as a conflict counts towards nothing, as on the server.
+ */
 async function notInBundle(bundle) {
   return (await store.all("records")).filter((record) => record.status === "ok"
-    && (record.pending || record.saved_at >= bundle.fetchedAt));
+    && !record.conflict && (record.pending || record.saved_at >= bundle.fetchedAt));
 }
 
 // --- This device's records and the queue ------------------------------------------------
