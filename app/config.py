@@ -75,6 +75,8 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         # Login posts per address, above the failure throttle: a ceiling on password hashing.
         "LOGIN_RATE_LIMIT": environ.get("KAIKU_LOGIN_RATE_LIMIT", "30 per minute"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Where the limits' counters live: the app's database, seen by every process.
+        "RATELIMIT_STORAGE_URI": environ.get("KAIKU_RATELIMIT_STORAGE_URI", "kaiku-db://"),
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         # Login throttling (README, "Login throttling"): failures are forgotten after the
         # window without a new one. Per account and address: a lock after LOGIN_MAX_FAILURES.

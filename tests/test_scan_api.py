@@ -463,21 +463,6 @@ def test_a_cancelled_event_takes_no_new_records_online_but_keeps_offline_ones(wo
     assert len(visits()) == 1
 
 
-def test_the_rate_limit_counts_without_starting_a_thread_per_request(app):
-    """The limiter's counters expire lazily: no clean-up thread is started for a request."""
-    import threading
-
-    from app.extensions import SweptMemoryStorage, limiter
-
-    storage = limiter._storage
-    assert isinstance(storage, SweptMemoryStorage)
-    before = threading.active_count()
-    for n in range(50):
-        storage.incr(f"test-key-{n % 3}", expiry=60)
-    assert threading.active_count() == before
-    assert storage.get("test-key-0") == 17
-
-
 def test_the_openapi_document_lists_the_error_answers_a_harness_will_meet():
     from app.scan import openapi
 
