@@ -22,7 +22,6 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from flask import g, has_request_context
 from limits.storage import Storage
-from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
 
@@ -35,6 +34,19 @@ def _counters() -> sa.Table:
     from app.models import RateLimitCounter
 
     return RateLimitCounter.__table__
+
+
+# One statement, the same on SQLite (3.35+) and PostgreSQL, built once: composing it with the
+# SQLAlchemy expression API on every hit cost more than running it.
+_UPSERT = sa.text("""
+INSERT INTO rate_limit_counters (key, hits, expires_at) VALUES (:key, :amount, :expires)
+ON CONFLICT (key) DO UPDATE SET
+  hits = CASE WHEN rate_limit_counters.expires_at <= :now THEN excluded.hits
+              ELSE rate_limit_counters.hits + excluded.hits END,
+  expires_at = CASE WHEN rate_limit_counters.expires_at <= :now THEN excluded.expires_at
+                    ELSE rate_limit_counters.expires_at END
+RETURNING hits, expires_at""")
+_SWEEP = sa.text("DELETE FROM rate_limit_counters WHERE expires_at <= :now")
 
 
 def _key(key: str) -> str:
@@ -76,19 +88,12 @@ class DatabaseStorage(Storage):
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         """Count `amount` hits in the key's window (a new window if none is running)."""
         key, now = _key(key), time.time()
-        table = _counters()
         with self._transaction() as conn:
-            insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(
-                table).values(key=key, hits=amount, expires_at=now + expiry)
-            ended = table.c.expires_at <= now
-            hits, expires_at = conn.execute(insert.on_conflict_do_update(
-                index_elements=[table.c.key],
-                set_={"hits": sa.case((ended, amount), else_=table.c.hits + amount),
-                      "expires_at": sa.case((ended, now + expiry), else_=table.c.expires_at)},
-            ).returning(table.c.hits, table.c.expires_at)).one()
+            hits, expires_at = conn.execute(_UPSERT, {
+                "key": key, "amount": amount, "now": now, "expires": now + expiry}).one()
             if now >= self.next_sweep:
                 self.next_sweep = now + self.SWEEP_SECONDS
-                conn.execute(sa.delete(table).where(table.c.expires_at <= now))
+                conn.execute(_SWEEP, {"now": now})
         self._remember(key, hits, expires_at)
         return hits
 
