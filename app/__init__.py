@@ -29,7 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     """Bind the database, migrations, CSRF, login, languages and the signing keys."""
-    from app import database, i18n
+    from app import database, i18n, ratelimit  # noqa: F401 (ratelimit registers its storage)
     from app.cardcodes import load_keyring
     from app.extensions import csrf, db, limiter, migrate
 

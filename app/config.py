@@ -102,8 +102,17 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         # Login posts per address, above the failure throttle: a ceiling on password hashing.
         "LOGIN_RATE_LIMIT": environ.get("KAIKU_LOGIN_RATE_LIMIT", "30 per minute"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Where the limits' counters live: the app's database, seen by every process.
+        "RATELIMIT_STORAGE_URI": environ.get("KAIKU_RATELIMIT_STORAGE_URI", "kaiku-db://"),
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        # Login throttling (README, "Login throttling"): failures are forgotten after the
+        # window without a new one. Per account and address: a lock after LOGIN_MAX_FAILURES.
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCK_SECONDS": 300,
         "LOGIN_FAILURE_WINDOW_SECONDS": 900,
+        # Per account from anywhere: after this many failures each attempt waits 1, 2, 4 … s.
+        "LOGIN_DELAY_AFTER_FAILURES": 5,
+        "LOGIN_MAX_DELAY_SECONDS": 60,
+        # Per address over every account (password spraying): slowed the same way.
+        "LOGIN_ADDRESS_MAX_FAILURES": 50,
     }

@@ -242,6 +242,17 @@ class LoginThrottle(db.Model):
     updated_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
 
 
+class RateLimitCounter(db.Model):
+    """One fixed-window counter of the request limits (app/ratelimit.py), shared by every
+    process; a row whose window has ended is counted afresh or swept away."""
+
+    __tablename__ = "rate_limit_counters"
+
+    key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    hits: Mapped[int] = mapped_column(sa.Integer)
+    expires_at: Mapped[float] = mapped_column(sa.Float, index=True)  # seconds since the epoch
+
+
 class Card(db.Model):
     """A Kaikukortti: a number and what the rules need, nothing that names the holder."""
 

@@ -14,6 +14,9 @@ from flask import request
 from werkzeug.routing import FloatConverter, IntegerConverter, UUIDConverter
 
 from app.auth import public, roles
+from app.auth import service as auth_service
+from app.auth import views as auth_views
+from app.auth.service import throttle_keys
 from app.extensions import db
 from app.models import ROLES, LoginThrottle, User, utcnow
 from tests.conftest import ServerLikeClient, csrf_token
@@ -89,9 +92,30 @@ def fail_login(auth, username: str, address: str):
     return auth.login(username, "wrong password", environ_base={"REMOTE_ADDR": address})
 
 
+class Clock:
+    """The time login throttling reads: it stands still until a test moves it on, so a wait
+    of one second is still running however slowly the machine answers."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch) -> Clock:
+    """Login throttling on a clock of the test's own."""
+    stopped = Clock()
+    monkeypatch.setattr(auth_service, "utcnow", stopped)
+    monkeypatch.setattr(auth_views, "utcnow", stopped)
+    return stopped
+
+
 def lift_locks() -> None:
     """Move every lock into the past, as if its time had run out."""
-    db.session.execute(sa.update(LoginThrottle).values(locked_until=utcnow() - timedelta(seconds=1)))
+    now = auth_service.utcnow()
+    db.session.execute(sa.update(LoginThrottle).values(locked_until=now - timedelta(seconds=1)))
     db.session.commit()
 
 
@@ -230,41 +254,181 @@ def test_account_deactivated_while_signed_in_is_signed_out_on_its_next_request(w
     assert signed_in(client)
 
 
-# Throttling
+# Throttling (README, "Login throttling")
+
+OFFICE, HOME = "203.0.113.7", "198.51.100.200"
 
 
-def test_five_wrong_passwords_lock_the_account_even_from_other_addresses(world, auth, english):
-    for n in range(5):
-        assert fail_login(auth, "coord-a", f"198.51.100.{n}").status_code == 401
-    response = auth.login("coord-a", environ_base={"REMOTE_ADDR": "198.51.100.99"})
+def login_from(auth, username: str, address: str, password: str = PASSWORD):
+    """One login attempt from an address."""
+    return auth.login(username, password, environ_base={"REMOTE_ADDR": address})
+
+
+def time_passes(seconds: float) -> None:
+    """Move login throttling's clock on (and end the test's own snapshot of the database)."""
+    auth_service.utcnow.now += timedelta(seconds=seconds)
+    db.session.commit()
+
+
+def wait_told(response) -> int:
+    """The seconds the login form says to wait, from its English message."""
     assert response.status_code == 429
-    assert flashes(response)[0].startswith("Too many failed attempts. Try again after ")
-    assert not signed_in(english)
+    found = re.fullmatch(r"Too many failed attempts\. Try again in (\d+) seconds?\.",
+                         flashes(response)[0])
+    assert found, flashes(response)
+    return int(found.group(1))
 
 
-def test_locked_out_person_is_told_the_finnish_time_the_lock_ends(world, auth, english):
+def pair_row(app, username: str, address: str) -> LoginThrottle:
+    """The throttle row of one account at one address."""
+    return db.session.get(LoginThrottle,
+                          throttle_keys(username, address, app.config["SECRET_KEY"]).pair)
+
+
+def test_five_typos_by_one_colleague_do_not_stop_a_colleague_at_the_same_address(world, auth,
+                                                                                 client):
+    for _ in range(5):
+        assert fail_login(auth, "coord-a", OFFICE).status_code == 401
+    colleague = login_from(auth, "issuer-a", OFFICE)
+    assert colleague.headers["Location"] == "/"
+    assert signed_in(client)
+
+
+def test_five_typos_lock_the_account_at_that_address_only_and_slow_it_elsewhere(world, auth,
+                                                                                english):
+    for _ in range(5):
+        fail_login(auth, "coord-a", OFFICE)
+    assert login_from(auth, "coord-a", OFFICE).status_code == 429
+    assert wait_told(login_from(auth, "coord-a", HOME)) == 1
+    time_passes(1)
+    assert login_from(auth, "coord-a", HOME).headers["Location"] == "/"
+    assert signed_in(english)
+
+
+def test_an_attacker_at_one_address_holds_the_owner_elsewhere_no_longer_than_the_delay(
+        world, auth, english):
+    attacker = "192.0.2.66"
+    for _ in range(5):
+        fail_login(auth, "coord-a", attacker)
+    for _ in range(10):  # held back at once: neither checked nor counted
+        assert fail_login(auth, "coord-a", attacker).status_code == 429
+    assert wait_told(login_from(auth, "coord-a", HOME)) == 1
+    time_passes(1)
+    assert fail_login(auth, "coord-a", attacker).status_code == 429  # that pair is locked
+    assert login_from(auth, "coord-a", HOME).headers["Location"] == "/"
+    assert signed_in(english)
+
+
+def test_the_accounts_delay_doubles_from_one_second_up_to_its_cap(world, auth, english, app):
+    addresses = (f"198.51.100.{n}" for n in range(100))  # a new address each time: no pair lock
+    for _ in range(4):
+        assert fail_login(auth, "coord-a", next(addresses)).status_code == 401
+    waits = []
+    for _ in range(9):
+        assert fail_login(auth, "coord-a", next(addresses)).status_code == 401
+        waits.append(wait_told(fail_login(auth, "coord-a", next(addresses))))
+        time_passes(waits[-1])
+    assert waits == [1, 2, 4, 8, 16, 32, 60, 60, 60]
+    assert app.config["LOGIN_MAX_DELAY_SECONDS"] == 60
+    assert login_from(auth, "coord-a", next(addresses)).headers["Location"] == "/"
+
+
+def test_a_right_password_during_the_delay_is_not_checked_nor_the_attempt_counted(world, auth,
+                                                                                  english):
     for n in range(5):
         fail_login(auth, "coord-a", f"198.51.100.{n}")
-    response = auth.login("coord-a")
-    until = db.session.get(LoginThrottle, "user:coord-a").locked_until
-    local_time = format_datetime(until, "short", tzinfo=ZoneInfo("Europe/Helsinki"), locale="en_FI")
-    assert flashes(response) == [f"Too many failed attempts. Try again after {local_time}."]
+    right = login_from(auth, "coord-a", HOME)
+    wrong = fail_login(auth, "coord-a", HOME)
+    assert right.status_code == wrong.status_code == 429
+    assert flashes(right) == flashes(wrong)
+    assert not signed_in(english)
+    time_passes(1)
+    assert login_from(auth, "coord-a", HOME).headers["Location"] == "/"
 
 
-def test_four_wrong_passwords_do_not_lock_the_account(world, auth, client):
+def test_a_right_password_clears_the_failures_of_that_account_at_that_address(world, auth,
+                                                                              client):
+    for _ in range(4):
+        fail_login(auth, "coord-a", OFFICE)
+    assert login_from(auth, "coord-a", OFFICE).headers["Location"] == "/"
+    auth.logout()
+    for _ in range(4):
+        assert fail_login(auth, "coord-a", OFFICE).status_code == 401
+    assert login_from(auth, "coord-a", OFFICE).headers["Location"] == "/"
+
+
+def test_four_wrong_passwords_do_not_slow_the_account(world, auth, client):
     for n in range(4):
         fail_login(auth, "coord-a", f"198.51.100.{n}")
     assert auth.login("coord-a").headers["Location"] == "/"
 
 
-def test_five_failures_from_one_address_lock_that_address_for_every_account(world, auth, client):
-    for n in range(5):
-        fail_login(auth, f"guess-{n}", "203.0.113.7")
-    locked_out = auth.login("coord-a", environ_base={"REMOTE_ADDR": "203.0.113.7"})
-    assert locked_out.status_code == 429
-    assert not signed_in(client)
-    elsewhere = auth.login("coord-a", environ_base={"REMOTE_ADDR": "203.0.113.8"})
-    assert elsewhere.headers["Location"] == "/"
+def test_right_password_clears_the_accounts_failure_count(world, auth, client):
+    for n in range(4):
+        fail_login(auth, "coord-a", f"198.51.100.{n}")
+    auth.login("coord-a")
+    auth.logout()
+    for n in range(4):
+        fail_login(auth, "coord-a", f"198.51.100.{n + 10}")
+    assert auth.login("coord-a").headers["Location"] == "/"
+
+
+def test_spraying_many_accounts_from_one_address_slows_that_address_only(world, auth, app,
+                                                                         english):
+    app.config["LOGIN_ADDRESS_MAX_FAILURES"] = 8
+    for n in range(8):
+        assert fail_login(auth, f"guess-{n}", OFFICE).status_code == 401
+    assert wait_told(login_from(auth, "coord-a", OFFICE)) == 1
+    assert login_from(auth, "coord-a", HOME).headers["Location"] == "/"
+    time_passes(1)
+    auth.logout()
+    assert fail_login(auth, "guess-x", OFFICE).status_code == 401
+    assert wait_told(login_from(auth, "coord-a", OFFICE)) == 2  # a success elsewhere clears
+    # nothing of the address's count, and neither does one at the address itself:
+    time_passes(2)
+    assert login_from(auth, "coord-a", OFFICE).headers["Location"] == "/"
+    auth.logout()
+    assert fail_login(auth, "guess-y", OFFICE).status_code == 401
+    assert wait_told(login_from(auth, "issuer-a", OFFICE)) == 4
+
+
+def drop_session_cookies(client, response) -> None:
+    """Forget the cookies that end with the browser (no Expires or Max-Age), as a phone's
+    browser does when it is closed; the long-lived ones stay."""
+    for header in response.headers.getlist("Set-Cookie"):
+        name, attributes = header.split("=", 1)[0], header.lower()
+        if "expires=" not in attributes and "max-age=" not in attributes:
+            client.delete_cookie(name)
+
+
+@pytest.mark.parametrize(("username", "page"), [("box-a", "/scan"), ("coord-a", "/manage/")])
+def test_a_device_that_stays_signed_in_gets_in_while_an_attacker_slows_the_account(
+        world, app, auth, client, username, page):
+    device = app.test_client()
+    token = csrf_token(device)
+    login = device.post("/login", data={"username": username, "password": PASSWORD,
+                                        "remember": "y", "csrf_token": token})
+    assert login.status_code == 302
+    drop_session_cookies(device, login)
+    for n in range(12):  # an attacker from many addresses, each wait sat out: slowed for 60 s
+        lift_locks()
+        assert fail_login(auth, username, f"192.0.2.{n}").status_code == 401
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    assert wait_told(login_from(auth, username, HOME)) == 60
+    answer = device.get(page)
+    assert answer.status_code == 200
+    assert answer.request.path == page
+
+
+def test_locked_out_person_is_told_the_finnish_time_the_lock_ends(world, auth, english, app):
+    app.config["LOGIN_LOCK_SECONDS"] = 300  # a wait of two minutes or more is told as a time
+    for _ in range(5):
+        fail_login(auth, "coord-a", OFFICE)
+    time_passes(1)  # the account's short delay is over; the pair's lock holds
+    response = login_from(auth, "coord-a", OFFICE)
+    until = pair_row(app, "coord-a", OFFICE).locked_until
+    local_time = format_datetime(until, "short", tzinfo=ZoneInfo("Europe/Helsinki"), locale="en_FI")
+    assert flashes(response) == [f"Too many failed attempts. Try again after {local_time}."]
 
 
 def test_simultaneous_first_failures_for_one_name_all_get_a_plain_refusal(world, app):
@@ -287,56 +451,56 @@ def test_simultaneous_first_failures_for_one_name_all_get_a_plain_refusal(world,
     for t in threads:
         t.join(timeout=60)
     db.session.rollback()
-    assert set(statuses) <= {401, 429} and len(statuses) == 8
-    row = db.session.get(LoginThrottle, "user:nobody-yet")
-    assert row.locked_until is not None
+    assert sorted(statuses) == [401] * 5 + [429] * 3  # each counted once, in turn
+    assert db.session.get(LoginThrottle, "user:nobody-yet").failures == 5
 
 
 def test_lock_runs_out_and_the_right_password_then_works(world, auth, client):
     for _ in range(5):
-        fail_login(auth, "coord-a", "203.0.113.7")
-    assert auth.login("coord-a", environ_base={"REMOTE_ADDR": "203.0.113.7"}).status_code == 429
+        fail_login(auth, "coord-a", OFFICE)
+    assert login_from(auth, "coord-a", OFFICE).status_code == 429
     lift_locks()
-    response = auth.login("coord-a", environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    response = login_from(auth, "coord-a", OFFICE)
     assert response.headers["Location"] == "/"
     assert signed_in(client)
 
 
-def test_lock_holds_for_the_configured_time(world, auth, app):
-    started = utcnow()
-    for n in range(5):
-        fail_login(auth, "coord-a", f"198.51.100.{n}")
-    row = db.session.get(LoginThrottle, "user:coord-a")
+def test_lock_holds_for_the_configured_time(world, auth, app, clock):
+    for _ in range(5):
+        fail_login(auth, "coord-a", OFFICE)
     lock = timedelta(seconds=app.config["LOGIN_LOCK_SECONDS"])
-    assert started + lock <= row.locked_until <= utcnow() + lock
-
-
-def test_right_password_clears_the_accounts_failure_count(world, auth, client):
-    for n in range(4):
-        fail_login(auth, "coord-a", f"198.51.100.{n}")
-    auth.login("coord-a")
-    auth.logout()
-    for n in range(4):
-        fail_login(auth, "coord-a", f"198.51.100.{n + 10}")
-    assert auth.login("coord-a").headers["Location"] == "/"
+    assert pair_row(app, "coord-a", OFFICE).locked_until == clock.now + lock
+    time_passes(lock.total_seconds() - 1)
+    assert login_from(auth, "coord-a", OFFICE).status_code == 429
+    time_passes(1)
+    assert login_from(auth, "coord-a", OFFICE).headers["Location"] == "/"
 
 
 def test_failures_older_than_the_window_are_forgotten(world, auth, app, client):
     for n in range(4):
         fail_login(auth, "coord-a", f"198.51.100.{n}")
-    long_ago = utcnow() - timedelta(seconds=app.config["LOGIN_FAILURE_WINDOW_SECONDS"] + 1)
-    db.session.execute(sa.update(LoginThrottle).values(updated_at=long_ago))
-    db.session.commit()
+    time_passes(app.config["LOGIN_FAILURE_WINDOW_SECONDS"] + 1)
     fail_login(auth, "coord-a", "198.51.100.50")
     assert auth.login("coord-a").headers["Location"] == "/"
 
 
 def test_throttle_never_stores_an_address_in_plain(world, auth):
-    fail_login(auth, "coord-a", "203.0.113.7")
+    fail_login(auth, "coord-a", OFFICE)
     keys = db.session.scalars(sa.select(LoginThrottle.key)).all()
     assert "user:coord-a" in keys
-    assert len(keys) == 2
+    assert len(keys) == 3  # the account, the account at the address, the address
     assert not any("203.0.113" in key for key in keys)
+
+
+def test_rows_that_hold_nothing_any_more_are_swept_away(world, auth, app, monkeypatch):
+    for n in range(3):
+        fail_login(auth, "coord-a", f"198.51.100.{n}")
+    assert len(db.session.scalars(sa.select(LoginThrottle.key)).all()) == 7
+    time_passes(app.config["LOGIN_FAILURE_WINDOW_SECONDS"] + 1)
+    monkeypatch.setattr(auth_service, "_next_sweep", 0.0)
+    fail_login(auth, "issuer-a", OFFICE)
+    keys = db.session.scalars(sa.select(LoginThrottle.key)).all()
+    assert sorted(keys) == sorted(throttle_keys("issuer-a", OFFICE, app.config["SECRET_KEY"]).all())
 
 
 # Logging out

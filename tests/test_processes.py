@@ -53,6 +53,7 @@ needs_postgres = pytest.mark.skipif(
 BACKENDS = [pytest.param("postgresql", marks=needs_postgres), "sqlite"]
 CONCURRENT = 100
 QUOTA = 10
+RATE_LIMIT = 10
 SYNC_RECORDS, SYNC_BATCH, ACKS_BEFORE_KILL = 100, 5, 3
 OUTAGE_BURST = 300
 
@@ -233,6 +234,25 @@ def test_a_quota_of_ten_under_a_hundred_cards_at_once_on_two_processes_admits_te
         sa.select(sa.func.sum(Visit.adults + Visit.children + Visit.assistants))
         .where(Visit.event_id == event, Visit.status == "ok"))
     assert persons == QUOTA
+
+
+def test_two_processes_share_one_rate_limit_of_ten_a_minute_not_ten_each(deployment):
+    limited = server_env(deployment.instance, deployment.url, KAIKU_SCAN_RATE_LIMIT=
+                         f"{RATE_LIMIT} per minute")
+    servers = [Waitress(limited, pgcluster.free_port(), deployment.instance / f"limited-{n}.log")
+               .launch() for n in (1, 2)]
+    try:
+        for server in servers:
+            server.wait_until_healthy()
+        first = Staff.log_in(servers[0].url, deployment.username, deployment.password)
+        doors = [first, first.at(servers[1].url)]
+        statuses = Counter(doors[i % 2].get("/api/scan/venues").status_code
+                           for i in range(2 * RATE_LIMIT))
+        assert statuses == {200: RATE_LIMIT, 429: RATE_LIMIT}
+        assert doors[1].get("/api/scan/venues").json()["error"]["code"] == "rate_limited"
+    finally:
+        for server in servers:
+            server.stop()
 
 
 # Faults

@@ -140,9 +140,10 @@ def test_already_used_answers_when_and_where_the_card_was_used(world, api):
 
 @pytest.mark.parametrize("typed", ["7KQD-3MZ-PX", "7kqd 3mz px", "7KQD-3MZ-PX4Q"])
 def test_a_mistyped_number_is_a_typing_error_not_a_verdict_and_stores_nothing(world, api, typed):
+    card = factories.card(world.a)
+    db.session.commit()  # the requests write their rate limit's counter: no open write here
     for path, body in (("/api/scan/check", {"code": typed, "venue_id": world.theatre.id}),
-                       ("/api/scan/redeem", {**redeem_body(world, factories.card(world.a)),
-                                             "code": typed})):
+                       ("/api/scan/redeem", {**redeem_body(world, card), "code": typed})):
         answer = api.post(path, body)
         assert answer.status_code == 422
         assert answer.get_json()["error"]["code"] == "typing_error"
@@ -500,21 +501,6 @@ def test_a_cancelled_event_takes_no_new_records_online_but_keeps_offline_ones(wo
         redeem_body(world, other, world.show, source="offline")]}).get_json()["results"]
     assert synced["verdict"] == "ok"
     assert len(visits()) == 1
-
-
-def test_the_rate_limit_counts_without_starting_a_thread_per_request(app):
-    """The limiter's counters expire lazily: no clean-up thread is started for a request."""
-    import threading
-
-    from app.extensions import SweptMemoryStorage, limiter
-
-    storage = limiter._storage
-    assert isinstance(storage, SweptMemoryStorage)
-    before = threading.active_count()
-    for n in range(50):
-        storage.incr(f"test-key-{n % 3}", expiry=60)
-    assert threading.active_count() == before
-    assert storage.get("test-key-0") == 17
 
 
 def test_the_openapi_document_lists_the_error_answers_a_harness_will_meet():

@@ -1,10 +1,13 @@
 """Login and logout."""
 from __future__ import annotations
 
+import math
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 
 from app.auth import public, roles
@@ -12,9 +15,10 @@ from app.auth.forms import LoginForm
 from app.auth.service import LoginThrottled, authenticate
 from app.extensions import limiter
 from app.i18n import local_datetime_text
-from app.models import ROLES
+from app.models import ROLES, utcnow
 
 bp = Blueprint("auth", __name__)
+SECONDS_SHOWN_BELOW = 120  # a shorter wait is told in seconds, a longer one as a time of day
 
 
 def safe_next(target: str | None) -> str:
@@ -35,6 +39,16 @@ def login_rate_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def throttled_message(until: datetime) -> str:
+    """When a held-back login may be tried again: in seconds for a short wait, else a time."""
+    seconds = max(1, math.ceil((until - utcnow()).total_seconds()))
+    if seconds < SECONDS_SHOWN_BELOW:
+        return ngettext("Too many failed attempts. Try again in %(num)d second.",
+                        "Too many failed attempts. Try again in %(num)d seconds.", seconds)
+    return _("Too many failed attempts. Try again after %(time)s.",
+             time=local_datetime_text(until))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
 @limiter.limit(login_rate_limit, methods=["POST"])
@@ -52,8 +66,7 @@ def login():
                                 lock_seconds=current_app.config["LOGIN_LOCK_SECONDS"],
                                 window_seconds=current_app.config["LOGIN_FAILURE_WINDOW_SECONDS"])
         except LoginThrottled as exc:
-            flash(_("Too many failed attempts. Try again after %(time)s.",
-                    time=local_datetime_text(exc.until)), "error")
+            flash(throttled_message(exc.until), "error")
             return render_template("auth/login.html", form=form), 429
         if user is not None:
             login_user(user, remember=bool(form.remember.data))

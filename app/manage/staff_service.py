@@ -12,13 +12,14 @@ import secrets
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
-from app.auth.service import throttle_keys
+from app.auth.service import lift_account_throttle
 from app.extensions import db
 from app.manage.scope import manages_region
-from app.models import ROLES, IssuingSite, LoginThrottle, Region, User, Venue
+from app.models import ROLES, IssuingSite, Region, User, Venue
 
 USERNAME = re.compile(r"[a-z0-9._-]{3,64}")
 MIN_PASSWORD, MAX_PASSWORD = 10, 256
@@ -97,8 +98,7 @@ def reset_password(actor: User, user: User, password: str | None) -> str | None:
     if password is not None:
         _check_password(password, user.username)
     user.set_password(password or generated)
-    unlocked = db.session.execute(sa.delete(LoginThrottle).where(
-        LoginThrottle.key == throttle_keys(user.username, None, "")[0])).rowcount > 0
+    unlocked = lift_account_throttle(user.username, current_app.config["SECRET_KEY"])
     audit.record(actor, "user.password_reset", user, region_id=user.region_id,
                  generated_password=generated is not None, unlocked=unlocked)
     db.session.commit()
