@@ -17,6 +17,7 @@ from werkzeug.routing import FloatConverter, IntegerConverter, UUIDConverter
 from app import create_app
 from app.auth import public, roles
 from app.extensions import db
+from app.manage.staff_service import reset_password
 from app.models import ROLES, LoginThrottle, User, utcnow
 from tests.conftest import ServerLikeClient, csrf_token
 from tests.support.factories import PASSWORD
@@ -537,7 +538,6 @@ def test_a_new_password_ends_the_accounts_open_sessions(world, auth, client):
     auth.login("coord-a")
     assert signed_in(client)
     user = db.session.scalar(sa.select(User).where(User.username == "coord-a"))
-    user.set_password("a brand new password")
-    db.session.commit()
+    reset_password(world.users["admin"], user, "a brand new password")
     assert not signed_in(client)
     assert auth.login("coord-a", "a brand new password").status_code == 302
