@@ -21,13 +21,6 @@ WINDOWS_FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/201
 
 
 @pytest.fixture
-def english(client):
-    """Pages in English, so that messages compare to their source text."""
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
-
-
-@pytest.fixture
 def other_device(app):
     """A second browser of its own (its own cookies), e.g. the person's phone."""
     client = app.test_client()
@@ -232,26 +225,32 @@ def test_a_coordinator_ends_the_lost_phone_of_a_box_office_of_its_region(world, 
     assert "Signed-in devices of a staff account ended" in text(english.get("/manage/audit"))
 
 
-def test_a_coordinator_cannot_end_the_devices_of_another_regions_account(world, auth, client,
-                                                                         other_device):
+@pytest.fixture
+def phone_of_region_b(world, other_device) -> StaffSession:
+    """Region B's box office, signed in on its phone for good; its session row."""
     remember_login(other_device, "box-b")
     [row] = sessions_of("box-b")
+    return row
+
+
+def test_a_coordinator_cannot_end_the_devices_of_another_regions_account(
+        world, auth, client, other_device, phone_of_region_b):
     auth.login("coord-a")
     box_b = world.users["boxoffice_b"]
-    assert post(client, f"/manage/staff/{box_b.id}/devices/{row.id}/end").status_code == 404
-    assert post(client, f"/manage/staff/{box_b.id}/devices/end").status_code == 404
+    path = f"/manage/staff/{box_b.id}/devices"
+    assert post(client, f"{path}/{phone_of_region_b.id}/end").status_code == 404
+    assert post(client, f"{path}/end").status_code == 404
     assert client.get(f"/manage/staff/{box_b.id}/edit").status_code == 404
     assert opens_scanner(other_device, world.hall_b.id)
     assert sessions_of("box-b")[0].ended_at is None
 
 
-def test_a_session_id_of_another_account_is_no_device_of_this_one(world, auth, client,
-                                                                  other_device):
-    remember_login(other_device, "box-b")
-    [row] = sessions_of("box-b")
+def test_a_session_id_of_another_account_is_no_device_of_this_one(
+        world, auth, client, other_device, phone_of_region_b):
     auth.login("coord-a")
     box_a = world.users["boxoffice"]
-    assert post(client, f"/manage/staff/{box_a.id}/devices/{row.id}/end").status_code == 404
+    assert post(client, f"/manage/staff/{box_a.id}/devices/{phone_of_region_b.id}/end"
+                ).status_code == 404
     assert opens_scanner(other_device, world.hall_b.id)
 
 
