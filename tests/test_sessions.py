@@ -9,11 +9,13 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from app.auth import load_user
 from app.auth.sessions import device_label
 from app.extensions import db
 from app.models import AuditEvent, StaffSession, User, utcnow
 from tests.conftest import Auth, ServerLikeClient, csrf_token
 from tests.support.factories import PASSWORD
+from tests.support.queries import statements_sent
 
 ANDROID_CHROME = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
                   "Chrome/131.0.0.0 Mobile Safari/537.36")
@@ -361,6 +363,26 @@ def test_use_is_noted_at_most_every_few_minutes_not_on_every_request(world, auth
     move_back("coord-a", minutes=4)
     assert opens_management(client)
     assert sessions_of("coord-a")[0].last_seen_at > utcnow() - timedelta(minutes=1)
+
+
+def test_finding_the_signed_in_account_costs_what_loading_it_by_id_did(world, app, client):
+    remember_login(client, "box-a")
+    token = client.get_cookie("remember_token").value.split("|")[0]
+    box_id = world.users["boxoffice"].id
+    db.session.rollback()
+    db.session.expunge_all()
+    with statements_sent() as by_id:  # what loading the account by its id alone costs
+        db.session.get(User, box_id)
+    db.session.rollback()
+    db.session.expunge_all()
+    with statements_sent() as count:
+        user = load_user(token)
+    assert user.username == "box-a"
+    assert count() == by_id()
+    move_back("box-a", minutes=6)
+    with statements_sent() as count:
+        load_user(token)
+    assert count() > 1  # the time of use is noted now and then, in a transaction of its own
 
 
 def test_a_remembered_scanning_device_outlives_the_idle_time(world, app, client):
