@@ -48,6 +48,7 @@ ACTION_LABELS = {
     "user.password_reset": _l("Password reset"),
     "user.deactivate": _l("Staff account deactivated"),
     "user.reactivate": _l("Staff account reactivated"),
+    "user.devices_end": _l("Signed-in devices of a staff account ended"),
 }
 OBJECT_TYPE_LABELS = {
     "cards": _l("Card"),
@@ -103,6 +104,7 @@ DETAIL_LABELS = {
     "venues": _l("Venues"),
     "generated_password": _l("Password made by the service"),
     "unlocked": _l("Login lock lifted"),
+    "devices_ended": _l("Signed-in devices ended"),
     "changed": _l("Changed"),
     "venue_id": _l("Venue"),
     "title": _l("Title"),

@@ -72,12 +72,23 @@ def trusted_proxy(environ: dict[str, str]) -> str | None:
                           f"(one proxy, no names, no '*'); got {value!r}") from None
 
 
+def positive_int(environ: dict[str, str], name: str, default: int) -> int:
+    """A whole number of at least 1 from the environment, or a clear error at start-up."""
+    text = environ.get(name, "").strip()
+    if not text:
+        return default
+    if not (text.isascii() and text.isdigit() and int(text) >= 1):
+        raise ConfigError(f"{name} must be a whole number of at least 1 (got {text!r})")
+    return int(text)
+
+
 def from_environment(instance_path: str, environ: dict[str, str] | None = None) -> dict:
     """Build the configuration mapping for one app instance."""
     environ = dict(os.environ if environ is None else environ)
     env_name = environ.get("KAIKU_ENV", "production")
     proxy = trusted_proxy(environ)
     https = proxy is not None
+    remember_days = positive_int(environ, "KAIKU_REMEMBER_DAYS", 30)
     return {
         "KAIKU_ENV": env_name,
         "SECRET_KEY": secret_key(environ, instance_path, env_name),
@@ -93,8 +104,11 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SECURE": https,
-        # A box-office phone stays signed in for a season of scanning, offline days included.
-        "REMEMBER_COOKIE_DURATION": timedelta(days=30),
+        # Staff pages: a session ends after this long unused (app/auth/sessions.py).
+        "IDLE_MINUTES": positive_int(environ, "KAIKU_IDLE_MINUTES", 60),
+        # Only a box-office scanning device is remembered: it works offline for days.
+        "REMEMBER_DAYS": remember_days,
+        "REMEMBER_COOKIE_DURATION": timedelta(days=remember_days),
         "WTF_CSRF_TIME_LIMIT": None,
         "BABEL_DEFAULT_LOCALE": "fi",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Helsinki",

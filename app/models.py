@@ -1,7 +1,6 @@
 """The tables of DESIGN §3. The register is anonymous: no names, identity codes or contacts."""
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
@@ -30,6 +29,9 @@ VISIT_STATUSES = ("ok", "annulled")
 ANNUL_REASONS = ("mistake", "wrong_card", "wrong_tickets", "conflict", "other")
 CONFLICT_RESOLUTIONS = ("keep", "annul")
 SCAN_ACTIONS = ("check", "redeem")
+# Why a signed-in device was ended: logged out, ended from a device list (own or a manager's),
+# or a change to the account (new password, deactivated, new role).
+SESSION_END_REASONS = ("logout", "ended", "ended_by_manager", "password", "deactivated", "role")
 STAT_DIMENSIONS = ("municipality", "issuing_site", "age_group", "gender", "life_situation")
 
 
@@ -217,10 +219,15 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
         return self.active
 
+    # The token of the signed-in device this object was loaded for (app/auth/sessions.py).
+    session_token = None
+    staff_session_id = None
+
     def get_id(self) -> str:
-        """The session's account id, bound to the password: a new password ends old sessions."""
-        stamp = hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
-        return f"{self.id}.{stamp}"
+        """Flask-Login's id of this login: its device's token, found again in staff_sessions."""
+        if self.session_token is None:
+            raise RuntimeError("a staff account is signed in only through app.auth.sessions")
+        return self.session_token
 
     def set_password(self, password: str) -> None:
         """Store a salted hash of the password, never the password."""
@@ -229,6 +236,25 @@ class User(UserMixin, db.Model):
     def check_password(self, password: str) -> bool:
         """Whether the password matches the stored hash."""
         return check_password_hash(self.password_hash, password)
+
+
+class StaffSession(db.Model):
+    """A signed-in device of a staff account: the cookies carry a token, the table its hash."""
+
+    __tablename__ = "staff_sessions"
+    __table_args__ = (one_of("ended_reason", SESSION_END_REASONS),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    remember: Mapped[bool] = mapped_column(default=False)
+    device: Mapped[str | None] = mapped_column(sa.String(40))
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(Stamp)
+    ended_reason: Mapped[str | None] = mapped_column(sa.String(16))
+
+    user: Mapped[User] = relationship()
 
 
 class LoginThrottle(db.Model):

@@ -185,6 +185,13 @@ def auth(client) -> Auth:
 
 
 @pytest.fixture
+def english(client):
+    """Pages in English, so that texts compare to their source."""
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+@pytest.fixture
 def today() -> date:
     """Today in Finland."""
     from app.rules import TZ

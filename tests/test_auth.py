@@ -18,6 +18,7 @@ from app.auth import service as auth_service
 from app.auth import views as auth_views
 from app.auth.service import throttle_keys
 from app.extensions import db
+from app.manage.staff_service import reset_password
 from app.models import ROLES, LoginThrottle, User, utcnow
 from tests.conftest import ServerLikeClient, csrf_token
 from tests.support.factories import PASSWORD
@@ -676,7 +677,6 @@ def test_a_new_password_ends_the_accounts_open_sessions(world, auth, client):
     auth.login("coord-a")
     assert signed_in(client)
     user = db.session.scalar(sa.select(User).where(User.username == "coord-a"))
-    user.set_password("a brand new password")
-    db.session.commit()
+    reset_password(world.users["admin"], user, "a brand new password")
     assert not signed_in(client)
     assert auth.login("coord-a", "a brand new password").status_code == 302

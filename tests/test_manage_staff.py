@@ -366,7 +366,7 @@ def test_a_password_reset_shows_the_new_password_once_and_the_old_one_stops_work
     assert device.login("box-a", factories.PASSWORD).status_code == 401
     assert device.login("box-a", password).status_code == 302
     [record] = audits("user.password_reset")
-    assert record.details == {"generated_password": True, "unlocked": False}
+    assert record.details == {"generated_password": True, "unlocked": False, "devices_ended": 0}
 
 
 def test_a_typed_password_reset_is_not_shown_again(world, coordinator, client, device):

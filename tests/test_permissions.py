@@ -18,7 +18,7 @@ from werkzeug.routing import Rule
 from app import create_app
 from app.cards.service import new_link_token
 from app.extensions import db
-from app.models import ROLES, Municipality, Visit
+from app.models import ROLES, Municipality, StaffSession, Visit
 from app.scan.service import DoorRequest, redeem
 from tests.conftest import Auth, ServerLikeClient, csrf_token
 from tests.support import factories
@@ -42,6 +42,9 @@ MATRIX: dict[str, frozenset[str] | None] = {
     "site.healthz": PUBLIC,
     "auth.login": PUBLIC,
     "auth.logout": EVERYONE,
+    "auth.devices": EVERYONE,
+    "auth.end_device": EVERYONE,
+    "auth.end_other_devices": EVERYONE,
     # Issuing (DESIGN §2: an issuer works on its own site's cards)
     "cards.register": ISSUER,
     "cards.handover": ISSUER,
@@ -99,6 +102,8 @@ MATRIX: dict[str, frozenset[str] | None] = {
     "manage.staff_edit": MANAGERS,
     "manage.staff_active": MANAGERS,
     "manage.staff_password": MANAGERS,
+    "manage.staff_end_device": MANAGERS,
+    "manage.staff_end_devices": MANAGERS,
     "manage.audit": MANAGERS,
     "manage.audit_csv": MANAGERS,
     "manage.conflicts": MANAGERS,
@@ -135,6 +140,13 @@ class Sample:
         return db.session.scalar(sa.select(Municipality.id).where(
             Municipality.region_id == self.world.a.id))
 
+    @property
+    def issuer_session_id(self) -> int:
+        """The signed-in issuer's device (the visitors are signed in before any URL is made)."""
+        db.session.rollback()  # see the rows the logins committed
+        return db.session.scalar(sa.select(sa.func.min(StaffSession.id)).where(
+            StaffSession.user_id == self.world.users["issuer"].id))
+
 
 # A value for each URL argument, by name.
 ARGUMENTS = {
@@ -149,6 +161,7 @@ ARGUMENTS = {
     "venue_id": lambda s: s.world.theatre.id,
     "event_id": lambda s: s.world.show.id,
     "user_id": lambda s: s.world.users["issuer"].id,
+    "session_id": lambda s: s.issuer_session_id,
     "table": lambda s: "months",
     "rest": lambda s: "no/card/here",
 }
@@ -281,9 +294,13 @@ def url_for_rule(rule: Rule, s: Sample) -> str:
 
 
 def database_state() -> dict[str, list]:
-    """Every row of every table (the world is small), to show that nothing changed."""
+    """Every row of every table (the world is small), to show that nothing changed.
+
+    When a signed-in device was last used is left out: noting it is no change by the request.
+    """
     db.session.rollback()
-    return {table.name: sorted(repr(tuple(row)) for row in db.session.execute(sa.select(table)))
+    return {table.name: sorted(repr(tuple(row)) for row in db.session.execute(
+        sa.select(*(c for c in table.columns if c is not StaffSession.__table__.c.last_seen_at))))
             for table in db.metadata.sorted_tables}
 
 

@@ -8,7 +8,8 @@ from flask import Flask, current_app, jsonify, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app.extensions import db, login
+from app.auth import sessions
+from app.extensions import login
 from app.models import User
 
 F = TypeVar("F", bound=Callable)
@@ -52,15 +53,9 @@ def gate():
 
 
 @login.user_loader
-def load_user(session_id: str) -> User | None:
-    """The signed-in account, if it still exists, is active and has the same password."""
-    user_id, _, _stamp = session_id.partition(".")
-    if not user_id.isdigit():
-        return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or user.get_id() != session_id:
-        return None
-    return user
+def load_user(token: str) -> User | None:
+    """The account of a live signed-in device: not ended, not idle too long, account active."""
+    return sessions.signed_in_user(token, sessions.Lifetimes.of(current_app.config))
 
 
 def init_app(app: Flask) -> None:

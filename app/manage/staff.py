@@ -1,14 +1,16 @@
-"""Staff accounts of the account's region(s): list, create, change, reset password, (de)activate."""
+"""Staff accounts of the account's region(s): list, create, change, reset password, (de)activate,
+end signed-in devices."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import flash, make_response, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from app.auth import roles
+from app.auth import roles, sessions
+from app.auth.views import remember_until
 from app.extensions import db
 from app.i18n import ROLE_NAMES
 from app.manage import bp
@@ -118,8 +120,13 @@ def _edit_page(user: User, form: StaffForm | None = None,
     if form is None:
         form = StaffForm(formdata=None, data=_account_data(user))
         _prepare(form, user)
-    return render_template("manage/staff_form.html", form=form, user=user,
-                           password_form=password_form or PasswordForm(formdata=None)), status
+    lifetimes = sessions.Lifetimes.of(current_app.config)
+    return render_template(
+        "manage/staff_form.html", form=form, user=user,
+        password_form=password_form or PasswordForm(formdata=None),
+        devices=sessions.live_sessions(user, lifetimes), remember_until=remember_until,
+        end_url=lambda d: url_for("manage.staff_end_device", user_id=user.id, session_id=d.id)
+    ), status
 
 
 @bp.route("/staff")
@@ -246,3 +253,33 @@ def staff_active(user_id: int):
         flash(_("The account is active again.") if active else
               _("The account was deactivated. It can no longer log in."), "info")
     return redirect(url_for("manage.staff_edit", user_id=user.id))
+
+
+@bp.route("/staff/<int:user_id>/devices/<int:session_id>/end", methods=["POST"])
+@roles(*MANAGERS)
+def staff_end_device(user_id: int, session_id: int):
+    """End one signed-in device of the account (a lost phone): it needs the password again."""
+    return _end_devices(user_id, session_id)
+
+
+@bp.route("/staff/<int:user_id>/devices/end", methods=["POST"])
+@roles(*MANAGERS)
+def staff_end_devices(user_id: int):
+    """End every signed-in device of the account."""
+    return _end_devices(user_id, None)
+
+
+def _end_devices(user_id: int, session_id: int | None):
+    user = load_account(user_id)
+    try:
+        ended = service.end_devices(current_user, user, session_id)
+    except sessions.SessionNotFound:
+        abort(404)
+    except StaffError as exc:
+        db.session.rollback()
+        flash(staff_error_message(exc.code), "error")
+    else:
+        flash(_("The device was signed out.") if session_id else
+              ngettext("%(num)d device was signed out.", "%(num)d devices were signed out.",
+                       ended), "info")
+    return redirect(url_for("manage.staff_edit", user_id=user.id, _anchor="devices-heading"))

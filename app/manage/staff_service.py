@@ -1,9 +1,11 @@
-"""Staff-account transactions: create, change role and scope, reset password, (de)activate.
+"""Staff-account transactions: create, change role and scope, reset password, (de)activate,
+end signed-in devices.
 
 An account's scope follows its role, as `flask create-user` checks it: an issuer belongs to
 one issuing site, a box office to one or more venues of one region, a coordinator to a
 region, an administrator to none. Passwords are stored only as salted hashes; a generated
-one is returned to the caller once and never kept.
+one is returned to the caller once and never kept. A new password, a new role and
+deactivation end the account's signed-in devices (app/auth/sessions.py).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
+from app.auth import sessions
 from app.auth.service import lift_account_throttle
 from app.extensions import db
 from app.manage.scope import manages_region
@@ -84,9 +87,13 @@ def update_account(actor: User, user: User, account: Account) -> User:
     user.region, user.issuing_site, user.venues = region, site, venues
     _flush_unique()
     changed = sorted(name for name, value in _snapshot(user).items() if before[name] != value)
+    # A new role ends the account's sessions: a remembered scanning device must not carry
+    # over to a role that gets none. A new scope applies on the next request anyway.
+    ended = sessions.end_all(user, "role") if "role" in changed else 0
     if changed:
         audit.record(actor, "user.update", user, region_id=user.region_id,
-                     changed=",".join(changed), **_scope_details(user))
+                     changed=",".join(changed), **_scope_details(user),
+                     **({"devices_ended": ended} if ended else {}))
     db.session.commit()
     return user
 
@@ -99,8 +106,12 @@ def reset_password(actor: User, user: User, password: str | None) -> str | None:
         _check_password(password, user.username)
     user.set_password(password or generated)
     unlocked = lift_account_throttle(user.username, current_app.config["SECRET_KEY"])
+    # Changing one's own password keeps the device in hand signed in, and only that one.
+    ended = sessions.end_all(user, "password",
+                             keep=actor.staff_session_id if user.id == actor.id else None)
     audit.record(actor, "user.password_reset", user, region_id=user.region_id,
-                 generated_password=generated is not None, unlocked=unlocked)
+                 generated_password=generated is not None, unlocked=unlocked,
+                 devices_ended=ended)
     db.session.commit()
     return generated
 
@@ -112,10 +123,28 @@ def set_account_active(actor: User, user: User, active: bool) -> User:
         raise StaffError("own_account")
     if user.active != active:
         user.active = active
+        # Reactivating never revives a session: the account logs in again.
+        ended = 0 if active else sessions.end_all(user, "deactivated")
         audit.record(actor, "user.reactivate" if active else "user.deactivate", user,
-                     region_id=user.region_id, role=user.role)
+                     region_id=user.region_id, role=user.role,
+                     **({} if active else {"devices_ended": ended}))
     db.session.commit()
     return user
+
+
+def end_devices(actor: User, user: User, session_id: int | None = None) -> int:
+    """A manager ends one signed-in device of an account it manages (a lost phone), or all."""
+    _check_may_change(actor, user)
+    if session_id is None:
+        ended = sessions.end_all(user, "ended_by_manager")
+    else:
+        sessions.end(user, session_id, "ended_by_manager")
+        ended = 1
+    if ended:
+        audit.record(actor, "user.devices_end", user, region_id=user.region_id,
+                     devices_ended=ended)
+    db.session.commit()
+    return ended
 
 
 def checked_scope(actor: User, account: Account, user: User | None = None

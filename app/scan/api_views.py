@@ -158,7 +158,7 @@ def rate_limit() -> str:
 
 def account_key() -> str:
     """Rate limits count per signed-in account."""
-    return f"user:{current_user.get_id()}" if current_user.is_authenticated else \
+    return f"user:{current_user.id}" if current_user.is_authenticated else \
         f"addr:{request.remote_addr}"
 
 

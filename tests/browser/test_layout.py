@@ -158,7 +158,7 @@ def boxoffice_pages(survey: Survey, live_server) -> None:
 def issuer_pages(survey: Survey, live_server) -> None:
     """The issuer's start page, registering, finding, one card and its handover."""
     survey.log_in(live_server, "issuer")
-    for path in ("/", "/cards/new", "/cards/"):
+    for path in ("/", "/cards/new", "/cards/", "/account/devices"):
         survey.visit(path)
     card = next(c for c in live_server.demo["cards"] if c["status"] == "active"
                 and c["region"] == "PIR" and c["digital_link"])
