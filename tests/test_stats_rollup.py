@@ -17,6 +17,7 @@ from app.extensions import db
 from app.models import Card, StatCardSpan, StatCardYear, StatState, Visit
 from app.rules import local_date
 from app.stats import figures, rollup, synthetic
+from tests.support import factories
 from tests.test_stats_queries import APR, JAN, data  # noqa: F401  (the hand-counted world)
 
 TODAY = date(2025, 6, 15)
@@ -159,3 +160,18 @@ def test_cards_renewed_replaced_deactivated_and_registered_after_a_refresh_are_t
     result = figures.collect(world.a.id, date(now_year, 1, 1), date(now_year + 1, 1, 1))
     month = result["months"][datetime.now(UTC).month - 1]
     assert month["registered"] >= 1  # the replacement card
+
+
+def test_a_refresh_after_only_blank_cards_were_printed_counts_nothing_and_fails_not(world):
+    """Blank cards printed for later issuing change no day of the statistics: the next
+    refresh (and the dashboard that runs it) must still work."""
+    card = factories.card(world.a)
+    card.issued_at = card.changed_at = datetime.now(UTC) - timedelta(days=2)
+    db.session.commit()
+    rollup.refresh()
+    blank = factories.card(world.a, status="unissued")
+    blank.changed_at = datetime.now(UTC)
+    db.session.commit()
+    counts = rollup.refresh()
+    assert counts["stat_card_spans"] == counts["stat_card_days"] == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(StatCardSpan)) == 1

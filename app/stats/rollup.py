@@ -333,10 +333,11 @@ def _write_spans(spans: dict, changed: list[int] | None) -> dict[str, int]:
                                   if start is not None))
     if days is None:
         days = _recount_card_days(touched)
-        db.session.connection().execute(
-            sa.delete(days_table).where(days_table.c.region_id == sa.bindparam("r"),
-                                        days_table.c.day == sa.bindparam("d")),
-            [{"r": r, "d": d} for r, d in touched])
+        if touched:  # an executemany of no rows is an error, not nothing (blank cards touch no day)
+            db.session.connection().execute(
+                sa.delete(days_table).where(days_table.c.region_id == sa.bindparam("r"),
+                                            days_table.c.day == sa.bindparam("d")),
+                [{"r": r, "d": d} for r, d in touched])
     made_days = _insert(StatCardDay, ({"region_id": r, "day": d, "registered": c[0], "starts": c[1],
                                        "ends": c[2]} for (r, d), c in days.items() if any(c)))
     return {"stat_card_spans": made, "stat_card_days": made_days}
