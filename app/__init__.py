@@ -69,7 +69,7 @@ class IdConverter(IntegerConverter):
 def register_blueprints(app: Flask) -> None:
     """Attach each feature's blueprint and the shared error handlers."""
     app.url_map.converters["int"] = IdConverter
-    from app import auth, cards, errors, holder, manage, scan, security, site, stats
+    from app import auth, cards, errors, holder, input_guard, manage, scan, security, site, stats
 
     auth.init_app(app)
     app.register_blueprint(site.bp)
@@ -81,6 +81,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(stats.bp)
     errors.init_app(app)
     security.init_app(app)
+    input_guard.init_app(app)
 
 
 def register_cli(app: Flask) -> None:
