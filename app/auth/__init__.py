@@ -8,6 +8,7 @@ from flask import Flask, current_app, jsonify, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from app.digits import ascii_digits
 from app.extensions import db, login
 from app.models import User
 
@@ -55,7 +56,7 @@ def gate():
 def load_user(session_id: str) -> User | None:
     """The signed-in account, if it still exists, is active and has the same password."""
     user_id, _, _stamp = session_id.partition(".")
-    if not user_id.isdigit():
+    if not ascii_digits(user_id):
         return None
     user = db.session.get(User, int(user_id))
     if user is None or not user.active or user.get_id() != session_id:
