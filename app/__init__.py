@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from app import config, timing
+from app.files import private_folder
 
 MAX_ID = 2**31 - 1
 
@@ -15,7 +17,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Create and configure one instance of the application."""
     app = Flask(__name__, template_folder="../templates", static_folder="../static",
                 instance_path=os.environ.get("KAIKU_INSTANCE") or None)
-    os.makedirs(app.instance_path, exist_ok=True)
+    private_folder(Path(app.instance_path))
     app.config.update(config.from_environment(app.instance_path))
     if test_config:
         app.config.update(test_config)
@@ -47,6 +49,7 @@ def register_extensions(app: Flask) -> None:
     from app.cardcodes import load_keyring
     from app.extensions import csrf, db, limiter, migrate
 
+    database.create_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
     db.init_app(app)
     database.configure_engines()
     migrate.init_app(app, db, render_as_batch=True, render_item=database.render_item,
