@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from app import config, timing
+from app.files import private_folder
 
 MAX_ID = 2**31 - 1
 
@@ -15,7 +17,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Create and configure one instance of the application."""
     app = Flask(__name__, template_folder="../templates", static_folder="../static",
                 instance_path=os.environ.get("KAIKU_INSTANCE") or None)
-    os.makedirs(app.instance_path, exist_ok=True)
+    private_folder(Path(app.instance_path))
     app.config.update(config.from_environment(app.instance_path))
     if test_config:
         app.config.update(test_config)
@@ -33,6 +35,7 @@ def register_extensions(app: Flask) -> None:
     from app.cardcodes import load_keyring
     from app.extensions import csrf, db, limiter, migrate
 
+    database.create_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
     db.init_app(app)
     database.configure_engines()
     migrate.init_app(app, db, render_as_batch=True, render_item=database.render_item,
@@ -55,7 +58,7 @@ class IdConverter(IntegerConverter):
 def register_blueprints(app: Flask) -> None:
     """Attach each feature's blueprint and the shared error handlers."""
     app.url_map.converters["int"] = IdConverter
-    from app import auth, cards, errors, holder, manage, scan, security, site, stats
+    from app import auth, cards, errors, holder, input_guard, manage, scan, security, site, stats
 
     auth.init_app(app)
     app.register_blueprint(site.bp)
@@ -67,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(stats.bp)
     errors.init_app(app)
     security.init_app(app)
+    input_guard.init_app(app)
 
 
 def register_cli(app: Flask) -> None:

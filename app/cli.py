@@ -13,6 +13,7 @@ from flask.cli import AppGroup
 from app import demo
 from app.cardcodes import rotate_key
 from app.extensions import db
+from app.files import write_private
 from app.maintenance import backup_command, purge_command, restore_command
 from app.models import ROLES, IssuingSite, Region, User, Venue
 from app.stats.rollup import stats_refresh
@@ -78,8 +79,7 @@ def seed_demo(as_json: bool, base_url: str) -> None:
     saved = Path(current_app.instance_path) / "demo.json"
     if demo.is_empty():
         document = demo.seed(base_url.rstrip("/"))
-        saved.write_text(json.dumps(document, ensure_ascii=False, indent=2))
-        saved.chmod(0o600)
+        write_private(saved, json.dumps(document, ensure_ascii=False, indent=2))
         note = "seeded demo data"
     elif saved.exists():
         document = json.loads(saved.read_text())

@@ -7,6 +7,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+import sqlalchemy as sa
+
 LANGUAGES = ("fi", "sv", "en")
 GENERATED_SECRET_ENVS = ("development", "testing")
 
@@ -19,7 +21,9 @@ def database_url(environ: dict[str, str], instance_path: str) -> str:
     """The SQLAlchemy URL: DATABASE_URL, or SQLite in the instance folder."""
     url = environ.get("DATABASE_URL")
     if not url:
-        return "sqlite:///" + str(Path(instance_path) / "kaikukortti.db")
+        # Built, not concatenated: '%', '?' or '#' in the folder's name stay part of the path.
+        path = str(Path(instance_path) / "kaikukortti.db")
+        return sa.engine.URL.create("sqlite", database=path).render_as_string(hide_password=False)
     # Hosting platforms hand out postgres:// URLs; psycopg 3 is the driver we ship.
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):

@@ -4,12 +4,14 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from app.extensions import db
+from app.files import ensure_private, private_folder
 
 _configured = False
 # SQLite lets one writer in at a time and makes the others sleep and retry (busy_timeout, in
@@ -19,6 +21,19 @@ _sqlite_writer = threading.Lock()
 _WRITER_WAIT_SECONDS = 10
 _HOLDS_WRITER = "kaiku_holds_sqlite_writer"
 log = logging.getLogger(__name__)
+
+
+def create_sqlite_file(url: str | sa.engine.URL) -> None:
+    """Create a SQLite database file 0600 before SQLite does (it would make it 0644), and
+    refuse one that is a symbolic link. Other databases are left to their server."""
+    url = sa.engine.make_url(url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return
+    if url.database.startswith("file:"):  # a URI the operator wrote: theirs to make
+        return
+    path = Path(url.database)
+    private_folder(path.parent)
+    ensure_private(path)
 
 
 def configure_engines() -> None:

@@ -164,7 +164,12 @@ def _card(region: dict, issuers: dict, status: str, children: int, kind: str, to
     card.changed_at = card.issued_at
     card.valid_until = today + timedelta(days=days)
     card.status_reason = "demo" if status == "deactivated" else None
-    return card, new_link_token(card)
+    token = new_link_token(card)
+    if status in ("lost", "replaced"):
+        # A lost or replaced card got that status from a replacement, which ends its link:
+        # the document keeps the holder's old link, and it opens nothing, as after a real one.
+        card.link_token_hash = None
+    return card, token
 
 
 def _describe(card: Card, token: str | None, base_url: str) -> dict:

@@ -24,6 +24,7 @@ import click
 import sqlalchemy as sa
 
 from app.extensions import db
+from app.files import UnsafePath, create_private, private_folder, regular_file, sqlite_read_only_uri
 from app.models import AuditEvent, Card, Visit
 from app.rules import TZ, years_after
 
@@ -41,11 +42,15 @@ def _sqlite_path() -> Path:
 
 
 def backup_to(target: Path) -> int:
-    """Copy the live database into `target` (a new file); its size in bytes."""
+    """Copy the live database into `target`, a new file 0600 (never through a link); its size."""
     source_path = _sqlite_path()
-    if target.exists():
-        raise click.UsageError(f"{target} exists: choose a new file")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(target.parent)
+    try:
+        create_private(target)
+    except UnsafePath as exc:
+        raise click.UsageError(str(exc)) from None
+    except FileExistsError:
+        raise click.UsageError(f"{target} exists: choose a new file") from None
     source = sqlite3.connect(source_path)
     copy = sqlite3.connect(target)
     try:
@@ -64,9 +69,12 @@ def backup_to(target: Path) -> int:
 def restore_from(source_path: Path) -> None:
     """Replace the live database's contents with a backup's (servers must be stopped)."""
     target_path = _sqlite_path()
-    if not source_path.is_file():
-        raise click.UsageError(f"{source_path} is not a file")
-    source = sqlite3.connect(f"file:{source_path}?mode=ro", uri=True)
+    try:
+        regular_file(source_path)
+        regular_file(target_path)  # the live database is written in place, not through a link
+    except UnsafePath as exc:
+        raise click.UsageError(str(exc)) from None
+    source = sqlite3.connect(sqlite_read_only_uri(source_path), uri=True)
     try:
         if source.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
             raise click.ClickException(f"{source_path} fails SQLite's integrity check")

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from app import rules
 from app.cardcodes import format_number
+from app.cards import service
 from app.cards.service import hash_link_token
 from app.extensions import db
 from app.models import AuditEvent, Card, Municipality, Visit
@@ -25,6 +26,24 @@ def issuer(world, auth):
     """Region A's issuer, signed in."""
     auth.login("issuer-a")
     return world.users["issuer"]
+
+
+@pytest.fixture
+def new_links(monkeypatch) -> list[str]:
+    """Every holder-link token the card service makes, oldest first (no cookie shows them)."""
+    made, original = [], service.new_link_token
+
+    def recording(card) -> str:
+        made.append(original(card))
+        return made[-1]
+
+    monkeypatch.setattr(service, "new_link_token", recording)
+    return made
+
+
+def session_cookie(client) -> str:
+    """The raw value of the client's session cookie."""
+    return client.get_cookie("session").value
 
 
 def municipality_of(region) -> Municipality:
@@ -156,6 +175,10 @@ def test_a_holder_who_turns_sixteen_this_year_may_register(world, issuer, client
 @pytest.mark.parametrize("field, value, message", [
     ("postcode", "3310", "five digits"),
     ("postcode", "abcde", "five digits"),
+    ("postcode", "٣٣١٠٠", "five digits"),  # Arabic-Indic digits: str.isdigit() says yes
+    ("postcode", "３３１００", "five digits"),  # full-width digits
+    ("birth_year", "١٩٨٠", "year of birth"),
+    ("children", "٢", "Enter a number, 0 if none"),
     ("birth_year", "", "year of birth"),
     ("birth_year", "nineteen", "year of birth"),
     ("children", "-1", "from 0 to 20"),
@@ -174,6 +197,17 @@ def test_a_wrong_field_is_named_with_what_to_fix_and_nothing_is_saved(world, iss
     assert message in page
     assert f'id="{field}-error"' in page
     assert 'aria-invalid="true"' in page or f'aria-describedby="{field}-error"' in page  # radios
+    assert cards() == []
+
+
+@pytest.mark.parametrize("postcode", ["٣٣١٠٠", "３３１００", "33¹00"])
+def test_the_service_refuses_a_postcode_of_other_digits_than_0_to_9(world, postcode):
+    # The last guard behind the form: str.isdigit() says yes to each of these.
+    form = service.Registration(municipality_id=municipality_of(world.a).id, postcode=postcode,
+                                birth_year=1980, children=0)
+    with pytest.raises(service.CardError) as refused:
+        service.register(world.users["issuer"], form)
+    assert refused.value.code == "bad_postcode"
     assert cards() == []
 
 
@@ -219,10 +253,10 @@ def test_a_pre_printed_number_that_cannot_be_registered_says_why(world, issuer, 
 
 # Hand-over
 
-def test_the_hand_over_page_offers_printing_and_a_qr_of_the_digital_link(world, issuer, client):
+def test_the_hand_over_page_offers_printing_and_a_qr_of_the_digital_link(world, issuer, client,
+                                                                           new_links):
     post(client, "/cards/new", registration(world))
-    with client.session_transaction() as session:
-        token = session["handover"]["token"]
+    [token] = new_links
     [card] = cards()
     page = text(client.get(f"/cards/{card.number}/handover", headers={"Accept-Language": "en"}))
     assert f'href="/cards/{card.number}/card.pdf"' in page
@@ -241,16 +275,46 @@ def test_the_hand_over_link_is_shown_once_and_then_leaves_the_session(world, iss
         assert "handover" not in session
 
 
-def test_the_digital_link_of_the_hand_over_opens_the_holders_card(world, issuer, client, app):
+def test_the_digital_link_of_the_hand_over_opens_the_holders_card(world, issuer, client, app,
+                                                                   new_links):
     post(client, "/cards/new", registration(world))
     [card] = cards()
-    with client.session_transaction() as session:
-        token = session["handover"]["token"]
+    [token] = new_links
     assert hash_link_token(token) == card.link_token_hash
     client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
     holder_page = client.get(f"/c/{token}")
     assert holder_page.status_code == 200
     assert format_number(card.number) in text(holder_page)
+
+
+def test_the_hand_over_page_is_kept_in_no_cache(world, issuer, client):
+    post(client, "/cards/new", registration(world))
+    [card] = cards()
+    response = client.get(f"/cards/{card.number}/handover")
+    assert '<svg class="qr"' in text(response)
+    assert "no-store" in response.headers["Cache-Control"]
+
+
+def test_the_session_cookie_carries_the_new_holder_link_only_encrypted(world, issuer, client,
+                                                                       app, new_links):
+    post(client, "/cards/new", registration(world))
+    [token] = new_links
+    cookie = session_cookie(client)
+    decoded = app.session_interface.get_signing_serializer(app).loads(cookie)
+    assert "handover" in decoded  # the link is on its way to the hand-over page…
+    assert token not in repr(decoded) and token not in cookie  # …but nobody can read it there
+    [card] = cards()
+    page = text(client.get(f"/cards/{card.number}/handover", headers={"Accept-Language": "en"}))
+    assert str(qr_svg(f"http://localhost/c/{token}", "Link to the digital card")) in page
+
+
+def test_a_hand_over_link_kept_too_long_is_not_shown(world, issuer, client, monkeypatch):
+    from app.cards import views
+    post(client, "/cards/new", registration(world))
+    [card] = cards()
+    monkeypatch.setattr(views, "HANDOVER_SECONDS", -1)
+    page = text(client.get(f"/cards/{card.number}/handover"))
+    assert '<svg class="qr"' not in page and f'action="/cards/{card.number}/link"' in page
 
 
 # Finding and showing
@@ -466,15 +530,12 @@ def test_an_expired_card_shows_as_expired_with_renewal_as_the_main_action(world,
     assert client.get(f"/cards/{card.number}/card.pdf").status_code == 200
 
 
-def test_a_new_digital_link_stops_the_old_one(world, issuer, client):
+def test_a_new_digital_link_stops_the_old_one(world, issuer, client, new_links):
     card = factories.card(world.a, site=world.site_a)
     db.session.commit()
     post(client, f"/cards/{card.number}/link")
-    with client.session_transaction() as session:
-        first = session["handover"]["token"]
     post(client, f"/cards/{card.number}/link")
-    with client.session_transaction() as session:
-        second = session["handover"]["token"]
+    first, second = new_links
     assert first != second
     assert cards()[0].link_token_hash == hash_link_token(second)
     assert audit_actions() == ["card.new_link", "card.new_link"]

@@ -173,6 +173,19 @@ def test_keys_rotate_refuses_when_keys_come_from_the_environment(runner, monkeyp
     assert "CARD_SIGNING_KEYS" in result.output
 
 
+def test_seed_demo_the_old_link_of_a_replaced_or_lost_card_opens_nothing(seeded, client):
+    # As after a real replacement (cards.service.replace): the same page as an unknown link.
+    old = [c for c in seeded["cards"] if c["status"] in ("lost", "replaced")]
+    assert {c["status"] for c in old} == {"lost", "replaced"}
+    unknown = client.get("/c/" + "B" * 32).get_data(as_text=True).replace("B" * 32, "LINK")
+    for card in old:
+        path = card["digital_link"].removeprefix("http://127.0.0.1:8000")
+        page = client.get(path)
+        assert page.status_code == 404, card["status"]
+        assert page.get_data(as_text=True).replace(path.removeprefix("/c/"), "LINK") == unknown
+        assert card["number"] not in page.get_data(as_text=True)
+
+
 def test_seed_demo_digital_links_and_print_urls_work(seeded, client, auth):
     active = [c for c in seeded["cards"] if c["status"] == "active"]
     for card in active:

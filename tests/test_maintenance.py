@@ -111,6 +111,104 @@ def test_backup_on_postgresql_says_to_use_pg_dump(app, runner, tmp_path):
     assert result.exit_code != 0 and "pg_dump" in result.output
 
 
+def test_restore_on_postgresql_says_to_use_pg_restore_and_changes_nothing(app, world, runner,
+                                                                         tmp_path):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the PostgreSQL answer")
+    other = tmp_path / "other.db"
+    other.write_bytes(b"")
+    cards = db.session.scalar(sa.select(sa.func.count(Card.id)))
+    result = runner.invoke(args=["restore", str(other), "--yes"])
+    assert result.exit_code != 0 and "pg_restore" in result.output
+    assert not (tmp_path / "x.db").exists()
+    assert db.session.scalar(sa.select(sa.func.count(Card.id))) == cards
+
+
+# Paths: the file named is the file opened, never through a link; what is written is 0600
+
+
+def backup_holding(runner, world, path, count: int) -> None:
+    """A backup at `path` taken when the database held `count` cards (more are added first)."""
+    while db.session.scalar(sa.select(sa.func.count(Card.id))) < count:
+        factories.card(world.a)
+        db.session.commit()
+    result = runner.invoke(args=["backup", str(path)])
+    assert result.exit_code == 0, result.output
+
+
+def card_count() -> int:
+    """How many cards the live database holds now."""
+    db.session.remove()
+    return db.session.scalar(sa.select(sa.func.count(Card.id)))
+
+
+@pytest.mark.parametrize("name, decoy", [("odd#intended.db", "odd"), ("x%41.db", "xA.db"),
+                                         ("why?mode=rw.db", "why")])
+def test_restore_opens_the_file_named_whatever_characters_its_name_has(app, world, runner,
+                                                                       tmp_path, name, decoy):
+    sqlite_only(app)
+    backup_holding(runner, world, tmp_path / decoy, 1)  # what a file: URI would have opened
+    backup_holding(runner, world, tmp_path / name, 3)  # the backup meant
+    factories.card(world.a)
+    db.session.commit()
+    result = runner.invoke(args=["restore", str(tmp_path / name), "--yes"])
+    assert result.exit_code == 0, result.output
+    assert card_count() == 3
+
+
+def test_restore_refuses_a_backup_that_is_a_symbolic_link(app, world, runner, tmp_path):
+    sqlite_only(app)
+    backup_holding(runner, world, tmp_path / "real.db", 1)
+    (tmp_path / "link.db").symlink_to(tmp_path / "real.db")
+    factories.card(world.a)
+    db.session.commit()
+    result = runner.invoke(args=["restore", str(tmp_path / "link.db"), "--yes"])
+    assert result.exit_code != 0 and "symbolic link" in result.output
+    assert card_count() == 2
+
+
+@pytest.mark.parametrize("dangling", [True, False])
+def test_backup_refuses_to_write_through_a_symbolic_link(app, world, runner, tmp_path, dangling):
+    sqlite_only(app)
+    victim = tmp_path / "elsewhere.db"
+    if not dangling:
+        victim.write_bytes(b"precious")
+    (tmp_path / "backup.db").symlink_to(victim)
+    result = runner.invoke(args=["backup", str(tmp_path / "backup.db")])
+    assert result.exit_code != 0 and "symbolic link" in result.output
+    assert (not victim.exists()) if dangling else victim.read_bytes() == b"precious"
+
+
+def mode_of(path) -> int:
+    """The permission bits of a file."""
+    return path.stat().st_mode & 0o777
+
+
+def test_a_backup_is_readable_by_its_owner_only(app, world, runner, tmp_path):
+    sqlite_only(app)
+    target = tmp_path / "new-folder" / "backup.db"
+    backup_holding(runner, world, target, 1)
+    assert mode_of(target) == 0o600
+    assert mode_of(target.parent) == 0o700
+
+
+def test_the_database_and_the_instance_folder_are_created_for_their_owner_only(
+        tmp_path, monkeypatch):
+    from app import create_app
+
+    instance = tmp_path / "odd%41#instance"
+    monkeypatch.setenv("KAIKU_INSTANCE", str(instance))
+    fresh = create_app({"TESTING": True, "SIGNING_KEY_DIR": str(tmp_path / "keys")})
+    with fresh.app_context():
+        db.create_all()
+        db.session.remove()
+        db.engine.dispose()
+    database = instance / "kaikukortti.db"  # the folder's own name, '%41' and '#' included
+    assert mode_of(database) == 0o600
+    assert all(mode_of(p) == 0o600 for p in instance.glob("kaikukortti.db*"))
+    assert mode_of(instance) == 0o700
+
+
 @pytest.fixture
 def old_and_new(world):
     """Cards of 2023–2025 (expired long before TODAY) and 2030 (valid), with uses."""

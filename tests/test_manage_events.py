@@ -115,6 +115,8 @@ def test_the_event_form_offers_only_active_venues_of_the_own_region(world, coord
     ("start_time", "25:00", "Enter a time"),
     ("quota", "-1", "Between 0 and 100000"),
     ("quota", "many", "Enter a whole number"),
+    ("quota", "٨", "Enter a whole number"),  # int() reads Arabic-Indic ٨ as 8
+    ("date", "٢٠٢٧-05-14", "Enter a date"),  # so does strptime
     ("kind", "party", "Not a valid choice"),
     ("venue", "", "Choose the venue"),
 ])

@@ -334,6 +334,7 @@ def test_months_may_be_left_empty_when_cards_run_to_the_end_of_the_year(world, c
     ("validity_months", "0", "from 1 to 60"),
     ("validity_months", "", "from 1 to 60"),
     ("period_limit", "-3", "from 1 to 100"),
+    ("period_limit", "٤", "from 1 to 100"),  # int() reads Arabic-Indic ٤ as 4
     ("community_group_size", "200", "from 1 to 100"),
     ("national_network", "", "Choose where the cards are valid."),
 ])

@@ -266,6 +266,8 @@ def test_every_scan_endpoint_is_limited_per_account_with_a_reason_code(world, ap
 def test_a_username_with_a_nul_byte_is_a_plain_refusal_not_a_server_error(world, client, username):
     token = csrf_token(client)
     answer = client.post("/login", data={"username": username, "password": factories.PASSWORD,
-                                         "csrf_token": token})
-    assert answer.status_code == 401
+                                         "csrf_token": token}, headers={"Accept-Language": "en"})
+    # Refused before the login view, like a NUL anywhere (app/input_guard.py).
+    assert answer.status_code == 400
+    assert "not allowed (NUL)" in answer.get_data(as_text=True)
     assert client.get("/api/scan/venues").status_code == 401  # not signed in

@@ -17,6 +17,7 @@ from wtforms.validators import (
 
 from app import rules
 from app.cardcodes import normalise_number
+from app.digits import AsciiDigitsField, ascii_int
 from app.printing.cards import CARDS_PER_SHEET, SHEET_COLUMNS
 
 GENDER_LABELS = {"female": _l("Female"), "male": _l("Male"), "other": _l("Other")}
@@ -34,7 +35,7 @@ DEACTIVATION_LABELS = {
 REPLACEMENT_LABELS = {"lost": _l("Lost or stolen"), "damaged": _l("Damaged")}
 
 
-class WholeNumberField(IntegerField):
+class WholeNumberField(AsciiDigitsField, IntegerField):
     """An integer field whose "not a number" error says what to type."""
 
     def __init__(self, label=None, validators=None, not_a_number: str | None = None, **kwargs):
@@ -58,7 +59,7 @@ def _choices(labels: dict, blank: str | None = None) -> list[SelectChoice]:
 
 
 def _optional_int(value) -> int | None:
-    return None if value in ("", None) else int(value)
+    return None if value in ("", None) else ascii_int(value)
 
 
 def required_choice(labels: dict, message) -> list:
@@ -84,7 +85,7 @@ class RegistrationForm(FlaskForm):
                                validators=[InputRequired(_l("Choose the home municipality."))])
     postcode = StringField(_l("Postcode"), validators=[
         DataRequired(_l("Enter the postcode.")),
-        Regexp(r"^\s*\d{5}\s*$", message=_l("A postcode has five digits, e.g. 33100."))],
+        Regexp(r"^\s*[0-9]{5}\s*$", message=_l("A postcode has five digits, e.g. 33100."))],
         render_kw={"inputmode": "numeric", "autocomplete": "off", "maxlength": 5})
     birth_year = WholeNumberField(_l("Year of birth"), validators=[
         InputRequired(_l("Enter the year of birth, e.g. 1985."))],
@@ -172,7 +173,7 @@ class SheetSlotForm(FlaskForm):
     class Meta:
         csrf = False  # it only shapes a download
 
-    slot = SelectField(_l("Place on the sheet"), coerce=int, default=1, choices=[
+    slot = SelectField(_l("Place on the sheet"), coerce=ascii_int, default=1, choices=[
         SelectChoice(slot, _l("%(slot)s (row %(row)s, %(side)s)", slot=slot,
                               row=(slot - 1) // SHEET_COLUMNS + 1,
                               side=SLOT_SIDES[(slot - 1) % SHEET_COLUMNS]))

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from app import audit, rules
 from app.cardcodes import CardPayload, new_number, normalise_number, sign_payload
 from app.database import begin_write
+from app.digits import ascii_digits
 from app.extensions import db
 from app.keys import keyring
 from app.models import (
@@ -117,7 +118,7 @@ def _check_registration(form: Registration, region: Region, today: date) -> None
     municipality = db.session.get(Municipality, form.municipality_id)
     if municipality is None or municipality.region_id != region.id or not municipality.active:
         raise CardError("unknown_municipality", "municipality")
-    if len(form.postcode) != 5 or not form.postcode.isdigit():
+    if len(form.postcode) != 5 or not ascii_digits(form.postcode):
         raise CardError("bad_postcode", "postcode")
     if not rules.EARLIEST_BIRTH_YEAR <= form.birth_year <= rules.latest_birth_year(
             today, region.rules()):

@@ -1,6 +1,9 @@
 """Views of the issuer's screens: register, hand over, find, print, renew, replace, deactivate."""
 from __future__ import annotations
 
+import json
+
+from cryptography.fernet import InvalidToken
 from flask import Response, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -26,9 +29,13 @@ from app.cards.forms import (
 from app.cards.service import CardError
 from app.extensions import db
 from app.i18n import local_date_text, local_time_text
+from app.keys import session_cipher
 from app.models import Card, Municipality
 from app.printing.cards import CardFace, card_pdf
 from app.printing.qr import qr_svg
+
+# How long a new holder link waits in the session for its hand-over page.
+HANDOVER_SECONDS = 600
 
 
 def card_error_message(code: str, card_region=None) -> str:
@@ -80,8 +87,25 @@ def face_for(card: Card) -> CardFace:
 
 
 def remember_link(card: Card, token: str) -> None:
-    """Keep the new holder link for the hand-over page (only its hash is in the database)."""
-    session["handover"] = {"number": card.number, "token": token}
+    """Keep the new holder link for the hand-over page (only its hash is in the database).
+
+    The session cookie is signed, not encrypted: the token travels in it encrypted, and for
+    a few minutes only.
+    """
+    sealed = session_cipher().encrypt(json.dumps({"number": card.number, "token": token}).encode())
+    session["handover"] = sealed.decode()
+
+
+def remembered_token(card: Card) -> str | None:
+    """The holder link's token kept for this card's hand-over, once; None if none or stale."""
+    sealed = session.pop("handover", None)
+    if not isinstance(sealed, str):
+        return None
+    try:
+        saved = json.loads(session_cipher().decrypt(sealed.encode(), ttl=HANDOVER_SECONDS))
+    except InvalidToken:
+        return None
+    return saved["token"] if saved.get("number") == card.number else None
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -119,15 +143,14 @@ def register():
 def handover(number: str):
     """Hand the card over: print it, and let the holder scan the digital-card link."""
     card = own_card(number)
-    # Shown once: the raw token must not linger in the (signed, not encrypted) session cookie.
-    saved = session.pop("handover", None) or {}
-    link = None
-    if saved.get("number") == card.number:
-        link = request.url_root + "c/" + saved["token"]
-    return render_template("cards/handover.html", card=card, link=link,
+    token = remembered_token(card)  # shown once, then gone from the session
+    link = request.url_root + "c/" + token if token else None
+    page = render_template("cards/handover.html", card=card, link=link,
                            link_qr=qr_svg(link, _("Link to the digital card")) if link else None,
                            form=ActionForm(), slot_form=SheetSlotForm(formdata=None),
                            standing=service.standing(card), deactivation_reasons=DEACTIVATION_LABELS)
+    # The page holds the holder's private link: no copy in any cache, the browser's included.
+    return page, 200, {"Cache-Control": "private, no-store"}
 
 
 @bp.route("/")

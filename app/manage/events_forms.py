@@ -17,6 +17,7 @@ from wtforms.validators import (
 )
 
 from app.cards.forms import WholeNumberField
+from app.digits import AsciiDigitsField, ascii_int
 from app.manage.events_service import MAX_QUOTA, MAX_TITLE, SERIES_MAX, SERIES_MIN
 
 KIND_LABELS = {"event": _l("Event (performance, exhibition, match…)"),
@@ -29,7 +30,7 @@ def optional_id(value: object) -> int | None:
     """Coerce a select's value to an id; the blank choice is None."""
     if value in (None, "", "None"):
         return None
-    return int(value)
+    return ascii_int(value)
 
 
 def strip(value: str | None) -> str | None:
@@ -37,7 +38,7 @@ def strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
-class LocalDateField(DateField):
+class LocalDateField(AsciiDigitsField, DateField):
     """A date picked or typed (2026-03-29 or 29.3.2026); a blank is left to the validators."""
 
     def __init__(self, label=None, validators=None, **kwargs):
@@ -51,7 +52,7 @@ class LocalDateField(DateField):
         super().process_formdata([v.strip() for v in valuelist])
 
 
-class ClockField(TimeField):
+class ClockField(AsciiDigitsField, TimeField):
     """A wall-clock time picked or typed (17:00 or 17.00); a blank is left to the validators."""
 
     def __init__(self, label=None, validators=None, **kwargs):
@@ -95,7 +96,7 @@ class SeriesForm(_EventFieldsForm):
 
     first_date = LocalDateField(_l("First date"),
                                 validators=[InputRequired(_l("Enter the first date."))])
-    every_weeks = SelectField(_l("Repeats"), coerce=int, default=1,
+    every_weeks = SelectField(_l("Repeats"), coerce=ascii_int, default=1,
                               choices=[SelectChoice(n, label) for n, label in INTERVAL_LABELS.items()],
                               validators=[InputRequired()])
     count = WholeNumberField(

@@ -16,6 +16,8 @@ from wtforms.validators import (
     StopValidation,
 )
 
+from app.digits import AsciiDigitsField, ascii_int
+
 SITE_KIND_LABELS = {
     "social_services": _l("Social services"), "youth_work": _l("Youth work"),
     "health": _l("Health services"), "ngo": _l("Organisation (NGO)"), "other": _l("Other"),
@@ -66,11 +68,15 @@ def _as_bool(value) -> bool:
     raise ValueError(value)
 
 
+class WholeField(AsciiDigitsField, IntegerField):
+    """A whole number in the digits 0-9."""
+
+
 def _whole(label, low: int, high: int, message, required: bool = True, before=(),
            **kwargs) -> IntegerField:
     """A whole-number field with one message for "missing", "not a number" and "out of range"."""
     first = [InputRequired(message)] if required else [Optional()]
-    return IntegerField(label, validators=[*before, *first, NumberRange(low, high, message)],
+    return WholeField(label, validators=[*before, *first, NumberRange(low, high, message)],
                         invalid_value_message=message,
                         render_kw={"inputmode": "numeric", "min": low, "max": high}, **kwargs)
 
@@ -128,7 +134,7 @@ class RegionForm(RulesForm):
 class PlaceForm(FlaskForm):
     """What every place has: a region (chosen by admins only) and a name."""
 
-    region = SelectField(_l("Region"), coerce=int, validators=[InputRequired(_l("Choose a region."))],
+    region = SelectField(_l("Region"), coerce=ascii_int, validators=[InputRequired(_l("Choose a region."))],
                          invalid_value_message=_l("Choose a region."),
                          invalid_choice_message=_l("Choose a region."))
     name = StringField(_l("Name"), filters=[_strip], validators=[

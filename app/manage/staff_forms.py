@@ -7,6 +7,7 @@ from wtforms import HiddenField, PasswordField, SelectField, SelectMultipleField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.digits import ascii_int
 from app.manage.events_forms import optional_id
 from app.manage.staff_service import MAX_PASSWORD, MIN_PASSWORD
 
@@ -27,7 +28,7 @@ class StaffForm(FlaskForm):
     role = SelectField(_l("Role"), validators=[InputRequired(_l("Choose the role."))])
     region = SelectField(_l("Region"), coerce=optional_id, validators=[Optional()])
     issuing_site = SelectField(_l("Issuing site"), coerce=optional_id, validators=[Optional()])
-    venues = SelectMultipleField(_l("Venues"), coerce=int, validators=[Optional()],
+    venues = SelectMultipleField(_l("Venues"), coerce=ascii_int, validators=[Optional()],
                                  widget=ListWidget(prefix_label=False),
                                  option_widget=CheckboxInput())
 

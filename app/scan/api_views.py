@@ -11,6 +11,7 @@ from app import rules
 from app.auth import public, roles
 from app.cardcodes import format_number
 from app.extensions import limiter
+from app.input_guard import NUL, nul_message
 from app.models import utcnow
 from app.scan import api, bundle, openapi
 from app.scan.service import DoorError, DoorRequest, DoorResult, annul, check, redeem
@@ -24,6 +25,7 @@ def error_messages() -> dict[str, str]:
     return {
         "invalid_json": _("The request must be a JSON object."),
         "invalid_request": _("A field of the request is missing or wrong."),
+        "invalid_character": nul_message(),
         "unknown_venue": _("No such venue."),
         "venue_not_allowed": _("This account may not scan at this venue."),
         "unknown_event": _("No such event at this venue."),
@@ -71,11 +73,14 @@ def whole(data: dict, name: str, default: int | None = None, required: bool = Tr
     return value
 
 
-def text(data: dict, name: str, limit: int = 4096) -> str:
-    """A string field of bounded length."""
+def text(data: dict, name: str, limit: int = 4096, opaque: bool = False) -> str:
+    """A string field of bounded length, without NUL (which PostgreSQL cannot hold) unless it
+    is `opaque`: a scanned code is hashed, never stored, and unreadable is an unknown card."""
     value = data.get(name)
     if not isinstance(value, str) or len(value) > limit:
         raise DoorError("invalid_request")
+    if not opaque and NUL in value:
+        raise DoorError("invalid_character")
     return value
 
 
@@ -101,7 +106,7 @@ def door_request(data: dict, redeeming: bool) -> DoorRequest:
     if not isinstance(verified, bool):
         raise DoorError("invalid_request")
     return DoorRequest(
-        code=text(data, "code"), venue_id=whole(data, "venue_id"),
+        code=text(data, "code", opaque=True), venue_id=whole(data, "venue_id"),
         event_id=whole(data, "event_id", required=False), tickets=tickets,
         nonce=text(data, "nonce", 64) if redeeming else None,
         occurred_at=moment(data, "occurred_at") if redeeming else None,

@@ -24,6 +24,7 @@ from wtforms.validators import Optional
 
 from app.auth import roles
 from app.config import LANGUAGES
+from app.digits import AsciiDigitsField, ascii_int
 from app.extensions import db
 from app.i18n import LANGUAGE_NAMES, local_date_text
 from app.manage.scope import MANAGERS, regions_of
@@ -58,6 +59,10 @@ def this_year() -> int:
     return today().year
 
 
+class DayField(AsciiDigitsField, DateField):
+    """A date of the period, in the digits 0-9."""
+
+
 class StatsFilterForm(FlaskForm):
     """Which region and period the statistics cover."""
 
@@ -68,9 +73,9 @@ class StatsFilterForm(FlaskForm):
     region = SelectField(_l("Region"), validate_choice=False)
     period = RadioField(_l("Period"), default="year", choices=[
         SelectChoice("year", _l("A calendar year")), SelectChoice("range", _l("A date range"))])
-    year = SelectField(_l("Year"), coerce=int)
-    start = DateField(_l("From"), validators=[Optional()])
-    end = DateField(_l("To"), validators=[Optional()])
+    year = SelectField(_l("Year"), coerce=ascii_int)
+    start = DayField(_l("From"), validators=[Optional()])
+    end = DayField(_l("To"), validators=[Optional()])
 
     def validate(self, extra_validators=None) -> bool:
         """Each field, then a date range: both dates, in order, within reach, at most 5 years."""

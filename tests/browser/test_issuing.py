@@ -130,3 +130,26 @@ def test_the_registration_form_with_errors_has_no_axe_violations(page, live_serv
     page.locator("button.primary").click()
     expect(page.locator("#postcode-error")).to_be_visible()
     assert_no_axe_violations(page)
+
+
+@pytest.mark.parametrize("language, heading", [("fi", "Luovuta kortti"), ("sv", "Överlämna kortet")])
+def test_the_hand_over_page_on_a_phone_shows_the_link_qr_and_is_kept_in_no_cache(
+        page, live_server, language, heading, tmp_path):
+    log_in(page, live_server, "issuer")
+    page.goto(f"{live_server.url}/lang/{language}?next=/cards/new")
+    page.locator("#municipality").select_option(label="Tampere")
+    page.locator("#postcode").fill("33100")
+    page.locator("#birth_year").fill("1987")
+    page.locator("#children").fill("1")
+    page.locator("input[name=kind][value=personal]").check()
+    page.locator("#gender").select_option("not_given")
+    page.locator("#life_situation").select_option("not_given")
+    with page.expect_response(lambda answer: answer.url.endswith("/handover")) as handover:
+        page.locator("button.primary").click()
+    assert "no-store" in handover.value.headers["cache-control"]
+    expect(page.get_by_role("heading", name=heading)).to_be_visible()
+    [link] = [code.text for code in decode(page.locator(".qr-box svg").screenshot())]
+    assert link.startswith(f"{live_server.url}/c/")
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 360
+    page.screenshot(path=str(tmp_path / f"handover-{language}.png"), full_page=True)
+    assert_no_axe_violations(page)

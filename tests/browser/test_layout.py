@@ -127,7 +127,9 @@ def holder_pages(survey: Survey, live_server) -> None:
     for card in cards:
         if card["digital_link"] and (card["status"], card["kind"]) not in seen:
             seen.add((card["status"], card["kind"]))
-            survey.visit(card["digital_link"].removeprefix(live_server.url))
+            # A lost or replaced card's old link opens the not-in-use page, as after a replacement.
+            gone = card["status"] in ("lost", "replaced")
+            survey.visit(card["digital_link"].removeprefix(live_server.url), 404 if gone else 200)
     survey.visit("/c/" + "Z" * 43, status=404)
 
 
