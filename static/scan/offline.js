@@ -121,7 +121,7 @@ export async function decideOffline(text, place, tickets = ONE_TICKET) {
   const card = checker.cardFromPayload(parsed.payload, bundle);
   const history = await historyFor(parsed.number, bundle);
   const result = checker.decide(card, checker.venueFromBundle(bundle),
-    await eventOf(bundle, place.event), tickets, history, new Date());
+    await eventOf(bundle, place.event), tickets, history, new Date(), bundle.limits);
   return {
     verdict: result.reason === "ok" ? "ok" : "refused",
     reason: result.reason,
