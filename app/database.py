@@ -89,6 +89,14 @@ def begin_write() -> None:
     session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
+def database_unreachable(exc: Exception) -> bool:
+    """Whether a database error means "not there right now" rather than a bug in a query."""
+    if isinstance(exc, sa.exc.DBAPIError):
+        return exc.connection_invalidated or isinstance(
+            exc, sa.exc.OperationalError | sa.exc.InterfaceError)
+    return isinstance(exc, sa.exc.TimeoutError)  # no pooled connection came free in time
+
+
 def insert_missing(model: type, rows: list[dict]) -> None:
     """Insert rows whose primary or unique key is not taken yet; leave existing ones alone."""
     dialect = db.session.get_bind().dialect.name

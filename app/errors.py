@@ -10,6 +10,7 @@ from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from app.auth import wants_json
+from app.database import database_unreachable
 from app.extensions import db, login
 
 # Seconds a client should wait before trying again when the database is away.
@@ -36,14 +37,6 @@ def render_error(status: int, code: str | None = None, message: str | None = Non
     if wants_json():
         return {"error": {"code": code, "message": message}}, status
     return render_template("errors/error.html", status=status, message=message), status
-
-
-def database_unreachable(exc: Exception) -> bool:
-    """Whether a database error means "not there right now" rather than a bug in a query."""
-    if isinstance(exc, sa_exc.DBAPIError):
-        return exc.connection_invalidated or isinstance(
-            exc, sa_exc.OperationalError | sa_exc.InterfaceError)
-    return isinstance(exc, sa_exc.TimeoutError)  # no pooled connection came free in time
 
 
 def _causes(exc: BaseException | None):
