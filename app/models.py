@@ -390,6 +390,9 @@ class ScanAttempt(db.Model):
     # record refused for good at sync keeps {"error": {"code", "status"}}.
     answer: Mapped[dict | None] = mapped_column(sa.JSON)
 
+    venue: Mapped[Venue] = relationship()
+    event: Mapped[Event | None] = relationship()
+
 
 class AuditEvent(db.Model):
     """Who changed what and when. Details hold codes and ids only, never free text."""

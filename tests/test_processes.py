@@ -55,6 +55,7 @@ CONCURRENT = 100
 QUOTA = 10
 SYNC_RECORDS, SYNC_BATCH, ACKS_BEFORE_KILL = 100, 5, 3
 OUTAGE_BURST = 300
+SAME_SYNC_RECORDS, SAME_SYNC_SENDERS = 50, 4
 
 
 @dataclass
@@ -233,6 +234,20 @@ def test_a_quota_of_ten_under_a_hundred_cards_at_once_on_two_processes_admits_te
         sa.select(sa.func.sum(Visit.adults + Visit.children + Visit.assistants))
         .where(Visit.event_id == event, Visit.status == "ok"))
     assert persons == QUOTA
+
+
+def test_four_identical_syncs_at_once_on_two_processes_answer_alike_and_store_each_record_once(
+        pair, deployment):
+    records = offline_records(deployment, SAME_SYNC_RECORDS)
+    nonces = [r["nonce"] for r in records]
+    answers = at_once([lambda door=pair[i % 2]: door.staff.post(
+        "/api/scan/sync", {"visits": records}) for i in range(SAME_SYNC_SENDERS)])
+    assert [a.status_code for a in answers] == [200] * SAME_SYNC_SENDERS, answers[0].text
+    first = answers[0].json()["results"]
+    assert all(a.json()["results"] == first for a in answers)
+    assert [(r["nonce"], r["verdict"], r["final"]) for r in first] == [
+        (n, "ok", True) for n in nonces]
+    assert deployment.visits(Visit.nonce.in_(nonces)) == SAME_SYNC_RECORDS
 
 
 # Faults
