@@ -173,12 +173,13 @@ def redeem_offline(user: User, req: DoorRequest, now: datetime | None = None) ->
     transient `server_error`, so the other records of the batch go on.
     """
     try:
-        return redeem(user, req, now, offline=True)
-    except DoorError as exc:
-        db.session.rollback()
-        if exc.final:
-            _store_refusal(user, req, exc)
-        raise
+        try:
+            return redeem(user, req, now, offline=True)
+        except DoorError as exc:
+            db.session.rollback()
+            if exc.final:
+                _store_refusal(user, req, exc)  # a failure here is the record's too (below)
+            raise
     except SQLAlchemyError as exc:
         if database_unreachable(exc):
             raise
