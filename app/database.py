@@ -97,6 +97,17 @@ def database_unreachable(exc: Exception) -> bool:
     return isinstance(exc, sa.exc.TimeoutError)  # no pooled connection came free in time
 
 
+def lost_database(exc: BaseException | None) -> BaseException | None:
+    """The error, or one it was raised from or while handling, that means the database is away."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if database_unreachable(exc):  # e.g. "the session was rolled back" after it died
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def insert_missing(model: type, rows: list[dict]) -> None:
     """Insert rows whose primary or unique key is not taken yet; leave existing ones alone."""
     dialect = db.session.get_bind().dialect.name

@@ -10,7 +10,7 @@ from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from app.auth import wants_json
-from app.database import database_unreachable
+from app.database import database_unreachable, lost_database
 from app.extensions import db, login
 
 # Seconds a client should wait before trying again when the database is away.
@@ -39,15 +39,6 @@ def render_error(status: int, code: str | None = None, message: str | None = Non
     return render_template("errors/error.html", status=status, message=message), status
 
 
-def _causes(exc: BaseException | None):
-    """The exception and those it was raised from or while handling, once each."""
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        yield exc
-        exc = exc.__cause__ or exc.__context__
-
-
 def _one_line(exc: Exception) -> str:
     cause = getattr(exc, "orig", None) or exc
     lines = str(cause).strip().splitlines()
@@ -68,7 +59,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception):
-        lost = next((e for e in _causes(exc) if database_unreachable(e)), None)
+        lost = lost_database(exc)
         if lost is not None:  # e.g. "the session was rolled back" after the connection died
             return database_error(lost)
         with suppress(sa_exc.SQLAlchemyError):

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app import audit, rules
 from app.cardcodes import CodeError, is_mistyped_number, parse_code, raw_code_hash
-from app.database import begin_write, database_unreachable
+from app.database import begin_write, lost_database
 from app.extensions import db
 from app.keys import keyring
 from app.models import ANNUL_REASONS, VISIT_SOURCES, Card, Event, ScanAttempt, User, Venue, Visit, utcnow
@@ -181,7 +181,7 @@ def redeem_offline(user: User, req: DoorRequest, now: datetime | None = None) ->
                 _store_refusal(user, req, exc)  # a failure here is the record's too (below)
             raise
     except SQLAlchemyError as exc:
-        if database_unreachable(exc):
+        if lost_database(exc) is not None:
             raise
         db.session.rollback()
         log.exception("a synced record could not be stored")
