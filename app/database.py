@@ -104,6 +104,25 @@ def begin_write() -> None:
     session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
+def database_unreachable(exc: Exception) -> bool:
+    """Whether a database error means "not there right now" rather than a bug in a query."""
+    if isinstance(exc, sa.exc.DBAPIError):
+        return exc.connection_invalidated or isinstance(
+            exc, sa.exc.OperationalError | sa.exc.InterfaceError)
+    return isinstance(exc, sa.exc.TimeoutError)  # no pooled connection came free in time
+
+
+def lost_database(exc: BaseException | None) -> BaseException | None:
+    """The error, or one it was raised from or while handling, that means the database is away."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if database_unreachable(exc):  # e.g. "the session was rolled back" after it died
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def insert_missing(model: type, rows: list[dict]) -> None:
     """Insert rows whose primary or unique key is not taken yet; leave existing ones alone."""
     dialect = db.session.get_bind().dialect.name

@@ -10,6 +10,7 @@ from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from app.auth import wants_json
+from app.database import database_unreachable, lost_database
 from app.extensions import db, login
 
 # Seconds a client should wait before trying again when the database is away.
@@ -38,23 +39,6 @@ def render_error(status: int, code: str | None = None, message: str | None = Non
     return render_template("errors/error.html", status=status, message=message), status
 
 
-def database_unreachable(exc: Exception) -> bool:
-    """Whether a database error means "not there right now" rather than a bug in a query."""
-    if isinstance(exc, sa_exc.DBAPIError):
-        return exc.connection_invalidated or isinstance(
-            exc, sa_exc.OperationalError | sa_exc.InterfaceError)
-    return isinstance(exc, sa_exc.TimeoutError)  # no pooled connection came free in time
-
-
-def _causes(exc: BaseException | None):
-    """The exception and those it was raised from or while handling, once each."""
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        yield exc
-        exc = exc.__cause__ or exc.__context__
-
-
 def _one_line(exc: Exception) -> str:
     cause = getattr(exc, "orig", None) or exc
     lines = str(cause).strip().splitlines()
@@ -75,7 +59,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception):
-        lost = next((e for e in _causes(exc) if database_unreachable(e)), None)
+        lost = lost_database(exc)
         if lost is not None:  # e.g. "the session was rolled back" after the connection died
             return database_error(lost)
         with suppress(sa_exc.SQLAlchemyError):

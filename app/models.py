@@ -402,6 +402,10 @@ class ScanAttempt(db.Model):
         sa.Index("ix_scan_attempts_venue_at", "venue_id", "at"),
         # Refused scans by reason without reading the (many) accepted ones.
         sa.Index("ix_scan_attempts_reason_at", "reason", "at", "venue_id"),
+        # The refused offline records, newest first, without reading the door's other attempts.
+        sa.Index("ix_scan_attempts_refused_offline", "venue_id", "at",
+                 postgresql_where=sa.text("offline AND visit_id IS NULL"),
+                 sqlite_where=sa.text("offline AND visit_id IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -416,6 +420,15 @@ class ScanAttempt(db.Model):
     # A redeem's client nonce: a repeated nonce is answered from here, not decided again.
     nonce: Mapped[str | None] = mapped_column(sa.String(36), unique=True)
     visit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("visits.id"))
+    # A record synced from a device that was offline; with no visit and a refusing reason it
+    # is in the coordinator's list of refused offline records.
+    offline: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # A redeem's whole answer as first given, for a repeated nonce (app/scan/answers.py); a
+    # record refused for good at sync keeps {"error": {"code", "status"}}.
+    answer: Mapped[dict | None] = mapped_column(sa.JSON)
+
+    venue: Mapped[Venue] = relationship()
+    event: Mapped[Event | None] = relationship()
 
 
 class AuditEvent(db.Model):

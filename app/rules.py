@@ -290,6 +290,10 @@ def years_after(day: date, years: int) -> date:
 # The registration form's ranges, and how long an issuer may take a deactivation back.
 EARLIEST_BIRTH_YEAR = 1900
 MAX_CARD_CHILDREN = 20
+# A region's community card group, and so the most children any one request can carry: a
+# request above it is malformed (a synced record with 101 children is refused, not stored).
+MAX_GROUP_SIZE = 100
+MAX_TICKET_CHILDREN = max(MAX_CARD_CHILDREN, MAX_GROUP_SIZE)
 DEACTIVATION_UNDO_MINUTES = 15
 
 
@@ -330,6 +334,8 @@ def check_tickets(tickets: Tickets) -> None:
         raise InvalidTickets("assistants must be 0 or 1")
     if tickets.children < 0:
         raise InvalidTickets("children must not be negative")
+    if tickets.children > MAX_TICKET_CHILDREN:
+        raise InvalidTickets(f"no card holds more than {MAX_TICKET_CHILDREN} children")
     if tickets.persons < 1:
         raise InvalidTickets("at least one person is required")
 

@@ -108,6 +108,7 @@ MATRIX: dict[str, frozenset[str] | None] = {
     "manage.audit_csv": MANAGERS,
     "manage.conflicts": MANAGERS,
     "manage.conflict_resolve": MANAGERS,
+    "manage.refused": MANAGERS,
     # Statistics: a coordinator its region, an admin any region or the country (DESIGN §8)
     "stats.dashboard": MANAGERS,
     "stats.table_csv": MANAGERS,

@@ -25,7 +25,7 @@ from flask_migrate import upgrade
 
 from app import create_app
 from app.extensions import db
-from app.models import Visit
+from app.models import ScanAttempt, Visit
 from tests.support import factories, pgcluster
 from tests.support.servers import Staff, Waitress, halt_postgres, resume_postgres, server_env
 
@@ -56,6 +56,7 @@ QUOTA = 10
 RATE_LIMIT = 10
 SYNC_RECORDS, SYNC_BATCH, ACKS_BEFORE_KILL = 100, 5, 3
 OUTAGE_BURST = 300
+SAME_SYNC_RECORDS, SAME_SYNC_SENDERS = 50, 4
 
 
 @dataclass
@@ -253,6 +254,24 @@ def test_two_processes_share_one_rate_limit_of_ten_a_minute_not_ten_each(deploym
     finally:
         for server in servers:
             server.stop()
+
+
+def test_four_identical_syncs_at_once_on_two_processes_answer_alike_and_store_each_record_once(
+        pair, deployment):
+    records = offline_records(deployment, SAME_SYNC_RECORDS)
+    nonces = [r["nonce"] for r in records]
+    impossible = {**offline_records(deployment, 1)[0], "children": 101}  # refused for good
+    answers = at_once([lambda door=pair[i % 2]: door.staff.post(
+        "/api/scan/sync", {"visits": [*records, impossible]}) for i in range(SAME_SYNC_SENDERS)])
+    assert [a.status_code for a in answers] == [200] * SAME_SYNC_SENDERS, answers[0].text
+    first = answers[0].json()["results"]
+    assert all(a.json()["results"] == first for a in answers)
+    assert [(r["nonce"], r["verdict"], r["final"]) for r in first[:-1]] == [
+        (n, "ok", True) for n in nonces]
+    assert (first[-1]["error"]["code"], first[-1]["final"]) == ("invalid_tickets", True)
+    assert deployment.visits(Visit.nonce.in_(nonces)) == SAME_SYNC_RECORDS
+    assert deployment.scalar(sa.select(sa.func.count(ScanAttempt.id)).where(
+        ScanAttempt.nonce == impossible["nonce"])) == 1
 
 
 # Faults

@@ -12,6 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.rules import (
+    MAX_CARD_CHILDREN,
+    MAX_TICKET_CHILDREN,
     NEVER_ACCEPTED,
     REASONS,
     TZ,
@@ -140,6 +142,8 @@ MALFORMED = [
     pytest.param(Tickets(assistants=2), id="two assistants"),
     pytest.param(Tickets(children=-1), id="negative children"),
     pytest.param(Tickets(adults=0, children=0, assistants=0), id="nobody"),
+    # Shared with the offline checker: what no card could ever hold.
+    *(pytest.param(Tickets(**m["tickets"]), id=m["name"]) for m in DOC["malformed"]),
 ]
 
 
@@ -151,6 +155,17 @@ def test_malformed_tickets_raise_before_any_verdict(
     inactive = VenueState(10, active=False, region=NORTH)
     with pytest.raises(InvalidTickets):
         decide(card, inactive, None, tickets, [], NOW)
+
+
+def test_the_vectors_carry_the_rule_functions_own_limits() -> None:
+    assert DOC["limits"] == {"max_ticket_children": MAX_TICKET_CHILDREN}
+    assert MAX_TICKET_CHILDREN >= MAX_CARD_CHILDREN
+
+
+def test_the_most_children_any_card_holds_is_still_a_request_not_a_malformed_one() -> None:
+    venue = VenueState(10, True, NORTH)
+    verdict = decide(personal_card(), venue, None, Tickets(children=MAX_TICKET_CHILDREN), [], NOW)
+    assert verdict.reason == "too_many_children"
 
 
 def test_a_naive_now_is_refused() -> None:

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from app.cardcodes import ALPHABET, format_number, new_number, verify_payload
 from app.cards.service import qr_payload
 from app.extensions import db
-from app.models import ScanAttempt, Visit
+from app.models import Region, ScanAttempt, Visit
+from app.scan import service
 from tests.conftest import csrf_token
 from tests.support import factories
 
@@ -439,6 +440,111 @@ def test_a_bad_item_in_a_sync_answers_its_error_and_the_others_are_kept(world, a
     assert [r["verdict"] for r in results] == ["error", "ok", "error"]
     assert results[0]["error"]["code"] == "invalid_request"
     assert len(visits()) == 1
+
+
+def test_a_sync_with_more_children_than_any_card_holds_in_the_middle_refuses_that_one_for_good(
+        world, api):
+    cards = [factories.card(world.a) for _ in range(5)]
+    db.session.commit()
+    batch = [redeem_body(world, c, world.show, source="offline") for c in cards]
+    batch[2]["children"] = 101
+    answer = api.post("/api/scan/sync", {"visits": batch})
+    assert answer.status_code == 200
+    results = answer.get_json()["results"]
+    assert [(r["verdict"], r["final"]) for r in results] == [("ok", True)] * 2 + [
+        ("error", True)] + [("ok", True)] * 2
+    assert results[2]["error"]["code"] == "invalid_tickets" and results[2]["error"]["message"]
+    assert {v.nonce for v in visits()} == {b["nonce"] for i, b in enumerate(batch) if i != 2}
+    again = api.post("/api/scan/sync", {"visits": batch})
+    assert (again.status_code, again.get_json()["results"]) == (200, results)
+    assert len(visits()) == 4
+    refused = db.session.scalar(sa.select(ScanAttempt).where(ScanAttempt.nonce == batch[2]["nonce"]))
+    assert (refused.offline, refused.reason, refused.visit_id) == (True, "invalid_tickets", None)
+    assert refused.card_number == cards[2].number
+
+
+def test_a_database_error_in_one_synced_record_is_rolled_back_and_answered_not_final(
+        world, api, monkeypatch):
+    cards = [factories.card(world.a) for _ in range(3)]
+    db.session.commit()
+    batch = [redeem_body(world, c, world.show, source="offline") for c in cards]
+    record_visit = service._record_visit
+
+    def failing(user, req, *args):
+        if req.nonce == batch[1]["nonce"]:
+            # A check constraint the rules did not foresee, met in the middle of the record.
+            db.session.execute(sa.update(Region).values(community_group_size=0))
+        return record_visit(user, req, *args)
+    monkeypatch.setattr(service, "_record_visit", failing)
+    answer = api.post("/api/scan/sync", {"visits": batch})
+    assert answer.status_code == 200
+    results = answer.get_json()["results"]
+    assert [r["verdict"] for r in results] == ["ok", "error", "ok"]
+    assert (results[1]["error"]["code"], results[1]["final"]) == ("server_error", False)
+    assert {v.nonce for v in visits()} == {batch[0]["nonce"], batch[2]["nonce"]}
+    assert db.session.scalar(sa.select(sa.func.count(ScanAttempt.id))
+                             .where(ScanAttempt.nonce == batch[1]["nonce"])) == 0
+    monkeypatch.setattr(service, "_record_visit", record_visit)  # mended: the retry records it
+    [retried] = api.post("/api/scan/sync", {"visits": batch[1:2]}).get_json()["results"]
+    assert (retried["verdict"], retried["final"]) == ("ok", True)
+
+
+def test_a_record_the_account_may_not_make_at_that_venue_is_not_final(world, api):
+    card = factories.card(world.b)
+    db.session.commit()
+    [result] = api.post("/api/scan/sync", {"visits": [
+        redeem_body(world, card, source="offline", venue_id=world.hall_b.id)]}).get_json()["results"]
+    assert (result["verdict"], result["error"]["code"], result["final"]) == (
+        "error", "venue_not_allowed", False)
+
+
+def replaced_card(world):
+    """A card replaced by a new one (its old printout still scans)."""
+    old, new = factories.card(world.a, status="replaced"), factories.card(world.a)
+    old.replaced_by = new
+    return old
+
+
+REPLAYS = {
+    # online redeem: ok with an assistant allowed (1/0/1) and uses so far in the period
+    "ok": lambda world: (factories.card(world.a), "camera", {}),
+    # refused: already used for this event, with when and where
+    "refused": lambda world: (factories.card(world.a), "camera", {"used": True}),
+    # offline, recorded with a conflict
+    "offline with a conflict": lambda world: (factories.card(world.a), "offline", {"used": True}),
+    "replaced card": lambda world: (replaced_card(world), "camera", {}),
+}
+
+
+@pytest.mark.parametrize("case", REPLAYS)
+def test_a_repeated_nonce_gets_the_whole_first_answer_again(world, api, case):
+    card, source, how = REPLAYS[case](world)
+    db.session.commit()
+    if how.get("used"):
+        api.post("/api/scan/redeem", redeem_body(world, card, world.show))
+    body = redeem_body(world, card, world.show, source=source)
+
+    def send():
+        if source == "offline":
+            answer = api.post("/api/scan/sync", {"visits": [body]})
+            return answer.status_code, answer.get_json()["results"][0]
+        answer = api.post("/api/scan/redeem", body)
+        return answer.status_code, answer.get_json()
+    first = send()
+    if case == "ok":
+        api.post("/api/scan/redeem", redeem_body(world, card))  # another use in the period
+    assert send() == first
+    status, answer = first
+    assert status == 200
+    assert answer["allowed"] == {"adults": 1, "children": 0, "assistants": 1, "persons": 2}
+    expected = {"ok": ("ok", None), "refused": ("already_used", None),
+                "offline with a conflict": ("already_used", "already_used"),
+                "replaced card": ("replaced", None)}[case]
+    assert (answer["reason"], answer["conflict"]) == expected
+    if case == "replaced card":
+        assert answer["replaced_by"] == format_number(card.replaced_by.number)
+    if case in ("refused", "offline with a conflict"):
+        assert answer["uses_in_period"] == 1 and answer["earlier_visit"]["this_event"] is True
 
 
 def test_a_sync_of_more_than_five_hundred_records_is_refused(world, api):

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
 from app.cards import service
 from app.extensions import db
 from app.models import Card, Municipality
+from app.rules import MAX_TICKET_CHILDREN
 from app.scan.bundle import encode_changed
 from tests.support import factories
 
@@ -106,3 +108,8 @@ def test_changed_cards_are_grouped_by_validity_and_children_with_sorted_numbers(
     assert encode_changed(cards, today) == {
         "base": "2026-03-15", "width": 10,
         "cards": [[0, 0, "0000000000"], [364, 1, "A000000000M4T6PV2587R13375J1HK"]]}
+
+
+def test_the_bundle_carries_the_most_children_a_card_holds_as_the_vectors_do(bundle):
+    vectors = json.loads((Path(__file__).parent / "vectors" / "rules.json").read_text())
+    assert bundle()["limits"] == vectors["limits"] == {"max_ticket_children": MAX_TICKET_CHILDREN}

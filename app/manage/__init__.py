@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
-from app.manage import audit_views, conflicts, events, places, staff, views  # noqa: E402, F401
+from app.manage import audit_views, conflicts, events, places, refused, staff, views  # noqa: E402, F401

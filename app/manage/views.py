@@ -16,6 +16,7 @@ SECTIONS = [
     ("manage.events", _l("Events and courses")),
     ("manage.staff", _l("Staff accounts")),
     ("manage.conflicts", _l("Offline conflicts")),
+    ("manage.refused", _l("Refused offline records")),
     ("manage.audit", _l("Audit log")),
 ]
 

@@ -9,12 +9,12 @@ from flask_login import current_user
 
 from app import rules
 from app.auth import public, roles
-from app.cardcodes import format_number
 from app.extensions import limiter
 from app.input_guard import NUL, nul_message
 from app.models import utcnow
 from app.scan import api, bundle, openapi
-from app.scan.service import DoorError, DoorRequest, DoorResult, annul, check, redeem
+from app.scan.answers import verdict_json
+from app.scan.service import DoorError, DoorRequest, annul, check, redeem, redeem_offline
 
 SCANNING = ("boxoffice", "coordinator", "admin")
 MAX_SYNC = 500
@@ -42,6 +42,7 @@ def error_messages() -> dict[str, str]:
         "invalid_reason": _("Unknown reason."),
         "too_many_visits": _("Send at most 500 records at a time."),
         "typing_error": _("Check the number: it is not a card number as typed."),
+        "server_error": _("Something went wrong on our side. Please try again."),
     }
 
 
@@ -113,49 +114,6 @@ def door_request(data: dict, redeeming: bool) -> DoorRequest:
         source=text(data, "source", 16) if redeeming else "manual", verified=verified)
 
 
-def card_json(result: DoorResult) -> dict | None:
-    """What the door may show of the card."""
-    card = result.card
-    if card is None:
-        return None
-    region = card.region
-    return {"number": format_number(card.number), "region": region.code,
-            "region_id": card.region_id, "region_names": region.names(),
-            "period": region.period, "kind": card.kind, "children": card.children,
-            "valid_until": card.valid_until.isoformat() if card.valid_until else None}
-
-
-def earlier_json(result: DoorResult) -> dict | None:
-    """When and where the card was used before, for already_used."""
-    earlier = result.earlier_visit
-    if earlier is None:
-        return None
-    return {"occurred_at": earlier.occurred_at.isoformat(), "here": earlier.here,
-            "this_event": earlier.this_event, "venue_name": earlier.venue_name}
-
-
-def verdict_json(result: DoorResult) -> dict:
-    """The verdict as DESIGN §7 shapes it."""
-    return {"verdict": "ok" if result.ok else "refused", "reason": result.reason,
-            "card": card_json(result), "replaced_by": format_number(result.replaced_by)
-            if result.replaced_by else None,
-            "allowed": {"adults": result.allowed.adults, "children": result.allowed.children,
-                        "assistants": result.allowed.assistants,
-                        "persons": result.allowed.persons},
-            "uses_in_period": result.uses_in_period, "places_left": result.places_left,
-            "earlier_visit": earlier_json(result)}
-
-
-def redeem_json(result: DoorResult, nonce: str | None = None) -> dict:
-    """A redeem's answer: the verdict, and the visit when one was recorded."""
-    answer = {**verdict_json(result), "visit_id": result.visit_id, "conflict": result.conflict}
-    if result.visit_id is not None:
-        answer["verdict"] = "ok"  # recorded (an offline record may carry a conflict)
-    if nonce is not None:
-        answer["nonce"] = nonce
-    return answer
-
-
 def rate_limit() -> str:
     """Requests per account per minute on the scan API (configurable)."""
     return current_app.config["SCAN_RATE_LIMIT"]
@@ -183,7 +141,7 @@ def scan_check():
 @scan_limit
 def scan_redeem():
     """Check and record a visit; the same nonce again gives the same answer."""
-    return jsonify(redeem_json(redeem(current_user, door_request(body(), redeeming=True))))
+    return jsonify(redeem(current_user, door_request(body(), redeeming=True)).answer)
 
 
 @api.post("/scan/annul")
@@ -210,17 +168,21 @@ def scan_sync():
 
 
 def sync_one(item: object) -> dict:
-    """One offline record's answer; a bad item answers with its error, the others go on."""
+    """One offline record's answer; a bad item answers with its error, the others go on.
+
+    `final`: the server recorded the record or refused it for good, so the device drops it;
+    false only for a failure another try may mend.
+    """
     nonce = item.get("nonce") if isinstance(item, dict) else None
     try:
         if not isinstance(item, dict):
             raise DoorError("invalid_request")
-        result = redeem(current_user, door_request(item, redeeming=True), offline=True)
+        result = redeem_offline(current_user, door_request(item, redeeming=True))
     except DoorError as exc:
         message = error_messages().get(exc.code, exc.code)
-        return {"nonce": nonce, "verdict": "error", "error": {"code": exc.code,
-                                                              "message": message}}
-    return redeem_json(result, nonce)
+        return {"nonce": nonce, "verdict": "error", "final": exc.final,
+                "error": {"code": exc.code, "message": message}}
+    return {**result.answer, "nonce": nonce, "final": True}
 
 
 @api.get("/scan/venues")

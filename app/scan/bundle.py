@@ -145,6 +145,11 @@ def _day(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
 
 
+def limits_json() -> dict:
+    """The rule function's fixed numbers the offline checker needs (app/rules.py is their home)."""
+    return {"max_ticket_children": rules.MAX_TICKET_CHILDREN}
+
+
 def offline_bundle(user: User, venue: Venue, now: datetime) -> dict:
     """Everything a device needs to decide from a QR alone while the network is away."""
     regions = accepted_regions(venue)
@@ -160,6 +165,7 @@ def offline_bundle(user: User, venue: Venue, now: datetime) -> dict:
                   "active": venue.active, "category": venue.category},
         "keys": {str(k): v for k, v in keyring().public_keys_raw_b64().items()},
         "regions": {str(r.id): region_rules_json(r) for r in regions},
+        "limits": limits_json(),
         "revoked": revoked_numbers([r.id for r in regions], today),
         "revoked_as": revoked_as([r.id for r in regions], today),
         "changed": changed_cards([r.id for r in regions], today),

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from app.models import ANNUL_REASONS, VISIT_SOURCES
-from app.rules import REASONS
+from app.rules import MAX_TICKET_CHILDREN, REASONS
 
 
 def _ref(name: str) -> dict:
@@ -36,9 +36,15 @@ TYPING_ERROR = _answer(
     "the visit already happened, such a number is refused as unknown_card.", _ref("Error"))
 
 INT = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+NONCE_ECHO = {"description": "The item's nonce as sent"}
+FINAL = ("true: the record was recorded or refused for good (the same again gets the same "
+         "answer), so the device drops it from its queue; false: a failure another try may mend "
+         "(venue_not_allowed, server_error), so the device keeps it")
 COUNT = {"type": "integer", "minimum": 0, "maximum": 100}
 TICKETS = {"adults": {"type": "integer", "minimum": 0, "maximum": 1},
-           "children": COUNT, "assistants": {"type": "integer", "minimum": 0, "maximum": 1}}
+           "children": {"type": "integer", "minimum": 0, "maximum": MAX_TICKET_CHILDREN,
+                        "description": "More than any card holds is invalid_tickets"},
+           "assistants": {"type": "integer", "minimum": 0, "maximum": 1}}
 
 SCHEMAS = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {
@@ -139,8 +145,17 @@ def document() -> dict:
                 "visit_id": INT, "reason": {"type": "string", "enum": list(ANNUL_REASONS)}}},
             "SyncRequest": {"type": "object", "required": ["visits"], "properties": {
                 "visits": {"type": "array", "maxItems": 500, "items": _ref("RedeemRequest")}}},
-            "SyncAnswer": {"type": "object", "properties": {"results": {
-                "type": "array", "items": {"type": "object"}}}},
+            "SyncAnswer": {"type": "object", "required": ["results"], "properties": {"results": {
+                "type": "array", "items": _ref("SyncResult"),
+                "description": "One result per item, in the order sent"}}},
+            "SyncResult": {"anyOf": [
+                {"allOf": [_ref("RedeemAnswer"), {"type": "object", "required": ["final"],
+                                                  "properties": {"nonce": NONCE_ECHO,
+                                                                 "final": {"const": True}}}]},
+                {"type": "object", "required": ["verdict", "final", "error"], "properties": {
+                    "nonce": NONCE_ECHO, "verdict": {"const": "error"},
+                    "final": {"type": "boolean", "description": FINAL},
+                    "error": SCHEMAS["Error"]["properties"]["error"]}}]},
             "Ok": {"type": "object", "properties": {"ok": {"type": "boolean"}}}},
             "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "session"},
                                 "csrf": {"type": "apiKey", "in": "header",
@@ -166,7 +181,8 @@ def document() -> dict:
                                      {"404": _answer("No such record", _ref("Error")),
                                       "409": _answer("Too late or already undone",
                                                      _ref("Error"))}),
-            "/api/scan/sync": _post("Records made offline; one result per item",
+            "/api/scan/sync": _post("Records made offline; one result per item, each decided "
+                                    "and stored on its own (a bad item never fails the batch)",
                                     "SyncRequest", "SyncAnswer"),
             "/api/scan/venues": _get("Venues this account scans for, with today's events",
                                      {"type": "object"}),

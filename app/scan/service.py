@@ -6,24 +6,30 @@ rule function, store every attempt, and answer a repeated client nonce from what
 from __future__ import annotations
 
 import dataclasses
+import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app import audit, rules
 from app.cardcodes import CodeError, is_mistyped_number, parse_code, raw_code_hash
-from app.database import begin_write
+from app.database import begin_write, lost_database
 from app.extensions import db
 from app.keys import keyring
 from app.models import ANNUL_REASONS, VISIT_SOURCES, Card, Event, ScanAttempt, User, Venue, Visit, utcnow
+from app.scan import answers
 
 NO_TICKETS = rules.Allowed(adults=0, children=0, assistants=0)
 UNDO_WINDOW = timedelta(minutes=15)
 CLOCK_SKEW = timedelta(minutes=10)
 OFFLINE_HORIZON = timedelta(days=14)
+# Request errors that another try may not meet (the account may get the venue back, the
+# server may be fixed): a synced record refused with any other error is refused for good.
+TRANSIENT_ERRORS = frozenset({"venue_not_allowed", "event_cancelled", "server_error"})
+log = logging.getLogger(__name__)
 
 # The visits that use up a card's limits and an event's places: ok ones, but not an offline
 # record the rules refused (a conflict) until a coordinator keeps it; annulled ones never.
@@ -39,6 +45,11 @@ class DoorError(Exception):
         self.code = code
         self.status = status
 
+    @property
+    def final(self) -> bool:
+        """Whether the same record sent again would be refused the same way."""
+        return self.code not in TRANSIENT_ERRORS
+
 
 @dataclass(frozen=True)
 class DoorRequest:
@@ -52,6 +63,7 @@ class DoorRequest:
     occurred_at: datetime | None = None
     source: str = "manual"
     verified: bool = True  # False: a number typed on an offline device, never checked there
+    offline: bool = False  # made on a device without the network (set by redeem)
 
 
 @dataclass(frozen=True)
@@ -77,6 +89,7 @@ class DoorResult:
     conflict: str | None = None
     places_left: int | None = None
     earlier_visit: EarlierVisit | None = None
+    answer: dict | None = None  # a redeem's answer as first given (app/scan/answers.py)
 
     @property
     def ok(self) -> bool:
@@ -137,25 +150,50 @@ def redeem(user: User, req: DoorRequest, now: datetime | None = None,
     conflict = None if result.ok else result.reason
     record = result.ok or (offline and result.card is not None
                            and result.reason not in rules.NEVER_ACCEPTED)
-    visit = _record_visit(user, req, result, venue, event, now, conflict) if record else None
-    _store_attempt("redeem", user, req, result, visit)
     session = db.session()
     # The answer is built from the card and visit just written under lock: keep them loaded
     # rather than read them back (three queries and a transaction per redeem).
     session.expire_on_commit = False
     try:
+        visit = _record_visit(user, req, result, venue, event, now, conflict) if record else None
+        answered = _store_attempt("redeem", user, req, result, visit)
         session.commit()
     except IntegrityError:
-        # Two requests with one nonce raced past the lookup; the first one's answer stands.
+        # Two requests with one nonce raced past the lookup: the visit's flush or the commit
+        # met the other's row, which is committed by now. The first one's answer stands.
         db.session.rollback()
         earlier = _attempt_for_nonce(user, req.nonce)
         if earlier is None:
             raise
+        db.session.commit()
         return earlier
     finally:
         session.expire_on_commit = True
-    return dataclasses.replace(result, visit_id=visit.id if visit else None,
-                               conflict=conflict if visit else None)
+    return answered
+
+
+def redeem_offline(user: User, req: DoorRequest, now: datetime | None = None) -> DoorResult:
+    """One synced record in a transaction of its own; its failure is its own, not the batch's.
+
+    A request error raises DoorError as redeem does; one that is final is also stored as a
+    refused offline attempt (for the coordinator, and so that a retry is answered the same).
+    A database error other than an unreachable database is rolled back and raised as the
+    transient `server_error`, so the other records of the batch go on.
+    """
+    try:
+        try:
+            return redeem(user, req, now, offline=True)
+        except DoorError as exc:
+            db.session.rollback()
+            if exc.final:
+                _store_refusal(user, req, exc)  # a failure here is the record's too (below)
+            raise
+    except SQLAlchemyError as exc:
+        if lost_database(exc) is not None:
+            raise
+        db.session.rollback()
+        log.exception("a synced record could not be stored")
+        raise DoorError("server_error", 500) from exc
 
 
 def _canonical(req: DoorRequest, now: datetime, offline: bool) -> DoorRequest:
@@ -168,7 +206,7 @@ def _canonical(req: DoorRequest, now: datetime, offline: bool) -> DoorRequest:
     _validate_redeem(req, now)
     nonce = str(uuid.UUID(req.nonce))  # one spelling per id: case and urn: forms fold together
     moment = req.occurred_at if offline and req.occurred_at is not None else now
-    return dataclasses.replace(req, nonce=nonce, occurred_at=moment)
+    return dataclasses.replace(req, nonce=nonce, occurred_at=moment, offline=offline)
 
 
 def _validate_redeem(req: DoorRequest, now: datetime) -> None:
@@ -284,14 +322,56 @@ def _record_visit(user: User, req: DoorRequest, result: DoorResult, venue: Venue
 
 
 def _store_attempt(action: str, user: User, req: DoorRequest, result: DoorResult,
-                   visit: Visit | None) -> None:
+                   visit: Visit | None) -> DoorResult:
+    """Store the attempt; a redeem's with its whole answer, which is returned with it."""
     number = result.card.number if result.card is not None else None
+    answered = dataclasses.replace(result, visit_id=visit.id if visit else None,
+                                   conflict=visit.conflict if visit else None)
+    redeeming = action == "redeem"
+    if redeeming:
+        answered = dataclasses.replace(answered, answer=answers.redeem_json(answered))
     db.session.add(ScanAttempt(
         action=action, card_number=number,
         code_hash=None if number else raw_code_hash(req.code),
         venue_id=req.venue_id, event_id=req.event_id, user_id=user.id,
-        reason=result.reason, nonce=req.nonce if action == "redeem" else None,
-        visit_id=visit.id if visit else None))
+        reason=result.reason, nonce=req.nonce if redeeming else None,
+        visit_id=visit.id if visit else None, offline=req.offline, answer=answered.answer))
+    return answered
+
+
+def _store_refusal(user: User, req: DoorRequest, exc: DoorError) -> None:
+    """Keep a synced record refused for good, when it names a nonce and a venue of the account."""
+    try:
+        nonce = str(uuid.UUID(req.nonce or ""))
+    except (ValueError, TypeError, AttributeError):
+        return  # nothing to know it again by
+    venue = db.session.get(Venue, req.venue_id)
+    if venue is None or not may_scan(user, venue):
+        return
+    event = db.session.get(Event, req.event_id) if req.event_id is not None else None
+    begin_write()
+    if db.session.scalar(sa.select(ScanAttempt.id).where(ScanAttempt.nonce == nonce)):
+        db.session.commit()  # kept already (this is a retry, or the stored refusal replayed)
+        return
+    number = _card_number(req.code)
+    db.session.add(ScanAttempt(
+        action="redeem", card_number=number, code_hash=None if number else raw_code_hash(req.code),
+        venue_id=venue.id, event_id=event.id if event and event.venue_id == venue.id else None,
+        user_id=user.id, reason=exc.code, nonce=nonce, offline=True,
+        answer={"error": {"code": exc.code, "status": exc.status}}))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()  # the same record, synced at the same moment, was kept first
+
+
+def _card_number(code: str) -> str | None:
+    """The number of the register's card the code names, or None."""
+    try:
+        number = parse_code(code, keyring().public_keys()).number
+    except CodeError:
+        return None
+    return db.session.scalar(sa.select(Card.number).where(Card.number == number))
 
 
 def _attempt_for_nonce(user: User, nonce: str | None) -> DoorResult | None:
@@ -300,12 +380,31 @@ def _attempt_for_nonce(user: User, nonce: str | None) -> DoorResult | None:
         return None
     if attempt.user_id != user.id:
         raise DoorError("nonce_reused", 409)
+    answer = attempt.answer
+    if answer is not None and "error" in answer:  # refused for good at sync: the same again
+        raise DoorError(answer["error"]["code"], answer["error"]["status"])
     card = None
     if attempt.card_number:
         card = db.session.scalar(sa.select(Card).where(Card.number == attempt.card_number))
+    if answer is not None:
+        return _replayed(attempt.reason, card, answer)
+    # Stored before answers were kept: what the attempt itself says.
     visit = db.session.get(Visit, attempt.visit_id) if attempt.visit_id else None
     return DoorResult(attempt.reason, card, visit_id=attempt.visit_id,
                       conflict=visit.conflict if visit else None)
+
+
+def _replayed(reason: str, card: Card | None, answer: dict) -> DoorResult:
+    """The first answer's result again, carrying the answer itself."""
+    earlier = answer.get("earlier_visit")
+    replaced_by = answer.get("replaced_by")
+    return DoorResult(
+        reason, card, rules.Allowed(**answer["allowed"]), answer["uses_in_period"],
+        replaced_by.replace("-", "") if replaced_by else None, visit_id=answer["visit_id"],
+        conflict=answer["conflict"], places_left=answer["places_left"],
+        earlier_visit=EarlierVisit(datetime.fromisoformat(earlier["occurred_at"]), earlier["here"],
+                                   earlier["this_event"], earlier["venue_name"])
+        if earlier else None, answer=answer)
 
 
 def annul(user: User, visit_id: int, reason: str, now: datetime | None = None) -> Visit:

@@ -52,13 +52,16 @@ export function localDate(moment) {
   return `${part.year.padStart(4, "0")}-${part.month}-${part.day}`;
 }
 
-function checkTickets({ adults = 1, children = 0, assistants = 0 }) {
+function checkTickets({ adults = 1, children = 0, assistants = 0 }, limits) {
   if (![adults, children, assistants].every(Number.isInteger)) {
     throw new InvalidTickets("tickets must be whole numbers");
   }
   if (adults !== 0 && adults !== 1) throw new InvalidTickets("adults must be 0 or 1");
   if (assistants !== 0 && assistants !== 1) throw new InvalidTickets("assistants must be 0 or 1");
   if (children < 0) throw new InvalidTickets("children must not be negative");
+  // The most children any card holds comes with the bundle (app/rules.py MAX_TICKET_CHILDREN).
+  const most = limits?.max_ticket_children;
+  if (most != null && children > most) throw new InvalidTickets(`no card holds more than ${most} children`);
   if (adults + children + assistants < 1) throw new InvalidTickets("at least one person is required");
   return { adults, children, assistants };
 }
@@ -135,9 +138,12 @@ function requestRefusal(card, event, tickets, allowed, left) {
   return null;
 }
 
-/** Return {reason, allowed, uses_in_period, replaced_by, places_left, earlier_visit} for `card` at `venue` (and `event`) at `now`. */
-export function decide(card, venue, event, tickets, history, now) {
-  const request = checkTickets(tickets);
+/**
+ * Return {reason, allowed, uses_in_period, replaced_by, places_left, earlier_visit} for `card`
+ * at `venue` (and `event`) at `now`; `limits` are the bundle's (its `limits`).
+ */
+export function decide(card, venue, event, tickets, history, now, limits = null) {
+  const request = checkTickets(tickets, limits);
   if (card == null) {
     const nothing = { adults: 0, children: 0, assistants: 0, persons: 0 };
     return { reason: "unknown_card", allowed: nothing, uses_in_period: 0, replaced_by: null,

@@ -1,6 +1,6 @@
 // The network comes and goes: the offline flag, the bundle kept fresh, the queue sent when
 // the server can be reached, and the banner that says how things stand.
-import { errorText, t, tn } from "./i18n.js";
+import { errorText, refusalText, t, tn } from "./i18n.js";
 import * as offline from "./offline.js";
 
 const BUNDLE_MAX_AGE_MS = 10 * 60 * 1000;
@@ -14,6 +14,7 @@ export class Connection {
     this.syncing = false;
     this.loginNeeded = false;
     this.refused = 0;
+    this.refusedReason = null; // the code of the latest record the server refused for good
     this.failed = [];
     window.addEventListener("online", () => this.setOffline(false));
     window.addEventListener("offline", () => this.setOffline(true));
@@ -72,6 +73,9 @@ export class Connection {
       const summary = await offline.syncQueue();
       this.loginNeeded = false;
       this.refused += summary.refused.length;
+      if (summary.refused.length) {
+        this.refusedReason = offline.resultReason(summary.refused.at(-1));
+      }
       this.failed = summary.failed;
       this.setOffline(false);
     } catch (error) {
@@ -102,7 +106,7 @@ export class Connection {
       texts.push(tn("banner.waiting", count));
     }
     if (this.refused) {
-      texts.push(tn("banner.refused", this.refused));
+      texts.push(tn("banner.refused", this.refused, { reason: refusalText(this.refusedReason) }));
     }
     if (this.failed.length) {
       const reason = errorText(this.failed[0].error?.code);

@@ -38,6 +38,11 @@ export function errorText(code) {
   return t(has(`error.${code}`) ? `error.${code}` : "error.unknown");
 }
 
+/** Why the server refused a record: a verdict's reason, or what was wrong with the record. */
+export function refusalText(code) {
+  return has(`reason.${code}`) ? t(`reason.${code}`) : errorText(code);
+}
+
 /** Fill in every `data-i18n` (text) and `data-i18n-label` (aria-label) under `root`. */
 export function translate(root) {
   for (const element of root.querySelectorAll("[data-i18n]")) {

@@ -121,7 +121,7 @@ export async function decideOffline(text, place, tickets = ONE_TICKET) {
   const card = checker.cardFromPayload(parsed.payload, bundle);
   const history = await historyFor(parsed.number, bundle);
   const result = checker.decide(card, checker.venueFromBundle(bundle),
-    await eventOf(bundle, place.event), tickets, history, new Date());
+    await eventOf(bundle, place.event), tickets, history, new Date(), bundle.limits);
   return {
     verdict: result.reason === "ok" ? "ok" : "refused",
     reason: result.reason,
@@ -278,9 +278,10 @@ export async function waiting() {
 }
 
 /**
- * Send the queue. Items leave it one by one, as the server gives a verdict for their nonce;
- * a failed request leaves everything in place for the next try, and so does an item the
- * server could not take (say, the venue of another account): it is marked, never dropped.
+ * Send the queue. Items leave it one by one, as the server answers for their nonce with a
+ * final answer (recorded, or refused for good); a failed request leaves everything in place
+ * for the next try, and so does an item the server could not take this time (say, a venue
+ * the account may no longer scan at): it is marked, never dropped.
  */
 export function syncQueue() {
   return serial(sendQueue);
@@ -320,10 +321,15 @@ async function annulWanted() {
   }
 }
 
+/** The reason code of a sync result: the verdict's, or the error's for a refused record. */
+export function resultReason(result) {
+  return result.error?.code ?? result.reason ?? "unknown";
+}
+
 async function settle(result, summary) {
-  if (result.verdict !== "ok" && result.verdict !== "refused") {
-    const code = result.error?.code ?? "unknown";
-    await markRecord(result.nonce, { failed: code });
+  const failed = result.verdict !== "ok" && result.verdict !== "refused";
+  if (failed && !result.final) {
+    await markRecord(result.nonce, { failed: resultReason(result) });
     summary.failed.push(result);
     return;
   }
@@ -344,9 +350,11 @@ async function settle(result, summary) {
     }
     return;
   }
+  // Refused for good (a verdict, or a record the server can never take): sending it again
+  // would change nothing, so it leaves the queue and the seller is told why.
   await markRecord(result.nonce, {
     pending: false, failed: null, visit_id: result.visit_id ?? null,
-    status: ok ? "ok" : "refused", reason: result.reason, conflict: Boolean(result.conflict),
+    status: ok ? "ok" : "refused", reason: resultReason(result), conflict: Boolean(result.conflict),
   });
   await store.remove("queue", result.nonce);
   summary.sent += 1;

@@ -1,6 +1,6 @@
 // Today's list for the venue and event: time, tickets, the card number shortened, and undo.
 import * as api from "./api.js";
-import { errorText, t, timeOfDay } from "./i18n.js";
+import { errorText, refusalText, t, timeOfDay } from "./i18n.js";
 import { localDay } from "./offline.js";
 import * as store from "./store.js";
 
@@ -92,7 +92,7 @@ function statusText(visit) {
     return t("today.annulled");
   }
   if (visit.status === "refused") {
-    return t("today.refused", { reason: t(`reason.${visit.reason}`) });
+    return t("today.refused", { reason: refusalText(visit.reason) });
   }
   return "";
 }

@@ -176,7 +176,8 @@ MANAGE_LISTS = ("events", "municipalities", "sites", "venues", "staff")
 def coordinator_pages(survey: Survey, live_server) -> None:
     """Management lists with their new and edit forms, the logs, statistics, blank cards."""
     survey.log_in(live_server, "coordinator")
-    for path in ("/", "/manage/", "/manage/audit", "/manage/conflicts", "/stats", "/cards/blank",
+    for path in ("/", "/manage/", "/manage/audit", "/manage/conflicts", "/manage/refused", "/stats",
+                 "/cards/blank",
                  "/manage/events/series/new"):
         survey.visit(path)
     for name in MANAGE_LISTS:

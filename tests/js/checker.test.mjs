@@ -118,16 +118,26 @@ const MALFORMED = {
   "a string": { adults: "1" },
 };
 
-for (const [name, tickets] of Object.entries(MALFORMED)) {
+// Shared with Python: what no card holds, refused by the limits the bundle carries.
+const SHARED_MALFORMED = Object.fromEntries(doc.malformed.map((m) => [m.name, m.tickets]));
+
+for (const [name, tickets] of Object.entries({ ...MALFORMED, ...SHARED_MALFORMED })) {
   for (const card of [activeCard, null]) {
     test(`malformed tickets (${name}) raise InvalidTickets before any verdict, ${card ? "known" : "no"} card`, () => {
       assert.throws(
-        () => decide(card, inactiveVenue, null, tickets, [], NOW),
+        () => decide(card, inactiveVenue, null, tickets, [], NOW, doc.limits),
         (error) => error instanceof InvalidTickets && error.name === "InvalidTickets",
       );
     });
   }
 }
+
+test("the most children any card holds is a verdict, not a malformed request", () => {
+  const most = doc.limits.max_ticket_children;
+  const verdict = decide(activeCard, { id: 10, active: true, region: north }, null,
+    { children: most }, [], NOW, doc.limits);
+  assert.equal(verdict.reason, "too_many_children");
+});
 
 test("missing ticket counts take Python's defaults: one adult", () => {
   const verdict = decide(activeCard, { id: 10, active: true, region: north }, null, {}, [], NOW);
