@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from app.extensions import db
-from app.files import ensure_private, private_folder
+from app.files import ensure_private
 
 _configured = False
 # SQLite lets one writer in at a time and makes the others sleep and retry (busy_timeout, in
@@ -32,7 +32,10 @@ def create_sqlite_file(url: str | sa.engine.URL) -> None:
     if url.database.startswith("file:"):  # a URI the operator wrote: theirs to make
         return
     path = Path(url.database)
-    private_folder(path.parent)
+    if not path.parent.is_dir():
+        # A folder that is not there is a mistyped DATABASE_URL to report (the health check
+        # answers 503), not one to make: a new empty register would hide the real one.
+        return
     ensure_private(path)
 
 
