@@ -73,7 +73,7 @@ DECODE_CANVAS_MIN_WIDTH = 320  # the scanner's frame canvas; smaller ones are no
 
 PROBE = """
 (() => {
-  const state = { start: null, frames: 0, decodes: 0, verdictAt: null, kind: null };
+  const state = { start: null, frames: 0, decodes: 0, verdictAt: null, kind: null, number: null };
   window.__cameraRead = state;
   const getImageData = CanvasRenderingContext2D.prototype.getImageData;
   CanvasRenderingContext2D.prototype.getImageData = function (...args) {
@@ -106,6 +106,7 @@ PROBE = """
         channel.port1.onmessage = () => {
           state.verdictAt = performance.now();
           state.kind = [...dialog.classList].find((name) => name.startsWith("is-")) ?? null;
+          state.number = dialog.querySelector(".card-number")?.textContent.trim() ?? null;
         };
         channel.port2.postMessage(null);
       });
@@ -259,6 +260,9 @@ def play(context: BrowserContext, server: Server, camera_file: Path, result: Res
         span = max(1e-3, (end - state["start"]) / 1000)
         if state["verdictAt"] is not None:
             result.seconds, result.verdict = span, state["kind"]
+            if state["number"] != result.video.card["number"]:
+                sys.exit(f"{result.path.name}: the verdict is for card {state['number']}, "
+                         f"not {result.video.card['number']}: the camera did not play this video")
         result.decodes_per_s = state["decodes"] / span
         result.camera_fps = state["frames"] / span
     finally:
@@ -368,7 +372,8 @@ def main(argv: list[str] | None = None) -> None:
     print(per_module_size(results))
     print(f"\n{len(results)} videos at {VENUE} in {time.monotonic() - began:.0f} s", file=sys.stderr)
     if args.record:
-        options = [arg for arg in (sys.argv[1:] if argv is None else argv) if arg not in ("--record", "--verbose")]
+        given = sys.argv[1:] if argv is None else argv
+        options = [arg for arg in given if arg not in ("--record", "--verbose")]
         readme.record(RESULTS_END, table + "\n\n```\n" + per_module_size(results) + "\n```",
                       " ".join([".venv/bin/python -m bench.camera_read", *options]))
 
