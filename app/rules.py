@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -371,15 +371,6 @@ def printable(status: str, valid_until: date | None, today: date) -> bool:
 def never_accepted(card: CardState, venue: VenueState) -> str | None:
     """The reason of NEVER_ACCEPTED for which `venue` refuses `card` whatever else holds, or None."""
     return None if _accepts(venue.region, card.region) else "wrong_region"
-
-
-def judge_offline(verdict: Verdict, card: CardState, venue: VenueState) -> Verdict:
-    """The verdict on a record a device made offline: a card the venue could never accept is
-    refused for that (NEVER_ACCEPTED), whatever refusal came first; otherwise `verdict`."""
-    never = never_accepted(card, venue)
-    if never is None:
-        return verdict
-    return replace(verdict, reason=never, replaced_by=None, earlier_visit=None)
 
 
 def _card_refusal(card: CardState, venue: VenueState, today: date) -> str | None:

@@ -95,7 +95,9 @@ def sign_in(user, remember: bool) -> None:
     remember = sessions.remembers(user, remember)
     sessions.start(user, remember=remember, user_agent=request.headers.get("User-Agent"),
                    lifetimes=sessions.Lifetimes.of(current_app.config))
-    clear_session()
+    kept = {key: session[key] for key in KEPT_AT_LOGIN if key in session}
+    session.clear()
+    session.update(kept)
     login_user(user, remember=remember)
 
 
@@ -111,14 +113,9 @@ def logout():
 
 def sign_out() -> None:
     """Forget everything of the session here; Flask-Login then clears the remember cookie."""
-    clear_session()
-    logout_user()
-
-
-def clear_session() -> None:
-    """Empty the session (its CSRF token too) but for what KEPT_AT_LOGIN names."""
     kept = {key: session[key] for key in KEPT_AT_LOGIN if key in session}
     session.clear()
+    logout_user()
     session.update(kept)
 
 

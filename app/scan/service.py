@@ -265,8 +265,9 @@ def _decide(req: DoorRequest, venue: Venue, event: Event | None, now: datetime,
                                _history(card, event, state.region, now), now)
     except rules.InvalidTickets:
         raise DoorError("invalid_tickets") from None
-    if offline:
-        verdict = rules.judge_offline(verdict, state, place)
+    never = rules.never_accepted(state, place) if offline else None
+    if never is not None:  # whatever refusal came first, this one decides an offline record
+        verdict = dataclasses.replace(verdict, reason=never, replaced_by=None, earlier_visit=None)
     return DoorResult(verdict.reason, card, verdict.allowed, verdict.uses_in_period,
                       verdict.replaced_by, places_left=verdict.places_left,
                       earlier_visit=_earlier_visit(verdict.earlier_visit, venue, event))
