@@ -16,35 +16,52 @@ from fpdf.enums import RenderStyle
 
 from app.cardcodes import format_number
 from app.printing import code39
-from app.printing.qr import qr_matrix
+from app.printing.qr import QUIET_ZONE, qr_matrix
 
 CARD_WIDTH_MM = 85.6  # ID-1 (ISO/IEC 7810)
 CARD_HEIGHT_MM = 54.0
-MARGIN_MM = 4.0
+MARGIN_MM = 3.5
 QR_ERROR = qrcode.constants.ERROR_CORRECT_M
-QR_BOX_MM = 28.0  # the whole symbol, its 4-module quiet zone included
+# Phone cameras read a printed QR reliably at a distance and in poor light from about 0.85 mm
+# a module (bench/README: camera reads); a signed payload is a version 5 symbol, 37 modules
+# and a 4-module quiet zone each side. The box is sized for it; a shorter text (a blank
+# card's number) fills the same box with larger modules.
+QR_MODULE_MM = 0.88
+PAYLOAD_QR_MODULES = 37 + 2 * QUIET_ZONE
+QR_BOX_MM = QR_MODULE_MM * PAYLOAD_QR_MODULES  # 39.6: the whole symbol, quiet zone included
 MIN_QR_MODULE_MM = 0.5
 # The barcode holds the canonical number: without hyphens it is two characters shorter,
 # so its bars can be wider, and normalise_number reads it either way.
 BARCODE_NARROW_MM = 0.254  # 3 dots of a 300 dpi card printer
-BARCODE_WIDE = 3.0
-BARCODE_HEIGHT_MM = 7.0
+# 7 dots wide: 167 narrow widths, 42.4 mm, fit left of the QR. ISO/IEC 16388 allows 2.0-3.0
+# and asks at least 2.2 when the narrow bar is under 0.5 mm.
+BARCODE_WIDE = 7 / 3
+BARCODE_HEIGHT_MM = 6.5
 
 # Where things sit, in mm from the card's top-left corner; a text's y is its baseline.
-TITLE_Y = 8.6
-RULE_Y = 10.6
-QR_LEFT = CARD_WIDTH_MM - MARGIN_MM + 2.0 - QR_BOX_MM  # white quiet zone may enter the margin
-QR_TOP = 11.4
-COLUMN_WIDTH = QR_LEFT - MARGIN_MM  # the text left of the QR
-NUMBER_Y = 18.6
-BARCODE_LEFT = MARGIN_MM
-BARCODE_TOP = 20.6
-DETAILS_Y = 31.2
-DETAILS_PITCH = 2.8
-NAME_Y = 42.6
-USAGE_Y = 46.0
+# The QR box takes the top-right corner, its quiet zone white card up to the edges; the
+# column left of it holds the title, region, number, barcode and details, and the strip
+# below it the name line and where to use the card.
+QR_LEFT = CARD_WIDTH_MM - QR_BOX_MM  # 46.0
+QR_TOP = 0.0
+COLUMN_WIDTH = QR_LEFT - MARGIN_MM  # the text left of the QR: nothing enters its box
+TITLE_Y = 7.3
+REGION_Y = 10.7
+RULE_Y = 12.2
+RULE_WIDTH_MM = 0.4
+NUMBER_Y = 17.4
+NUMBER_PT = 16.0
+BARCODE_LEFT = MARGIN_MM  # its quiet zone is the margin; the QR's quiet zone follows it
+BARCODE_TOP = 18.6
+DETAILS_Y = 28.0
+DETAILS_LAST_Y = 40.5  # the lowest baseline of the details, above the name line
+DETAILS_PITCH = 2.8  # closer, down to USAGE_PITCH, when the details need more rows
+NAME_Y = 43.6
+USAGE_Y = 46.4
 USAGE_PITCH = 2.5
 MIN_TEXT_PT = 6.0  # nothing on a card is smaller: 6 pt is the least a holder can read
+TITLE_PT = 15.0
+REGION_PT = 9.0
 DETAILS_PT = 6.5
 USAGE_PT = 6.0
 
@@ -157,22 +174,28 @@ def _new_pdf(width: float, height: float) -> FPDF:
 
 def _draw_card(pdf: FPDF, face: CardFace, x: float, y: float) -> None:
     left, right = x + MARGIN_MM, x + CARD_WIDTH_MM - MARGIN_MM
-    _text(pdf, "Kaikukortti", left, y + TITLE_Y, 15, "B", ACCENT)
-    title_end = left + _width(pdf, "Kaikukortti", 15, "B") + 3.0
-    _text_right(pdf, _region_text(pdf, face.region_name, right - title_end), right, y + TITLE_Y,
-                9, "B", ACCENT, max_width=right - title_end)
-    pdf.set_draw_color(*ACCENT)
-    pdf.set_line_width(0.4)
-    pdf.line(left, y + RULE_Y, right, y + RULE_Y)
+    column_right = x + QR_LEFT
+    # The QR first: its white box would hide, not keep out, anything drawn into it before.
     _draw_qr(pdf, face.qr_text, x + QR_LEFT, y + QR_TOP)
+    _text(pdf, "Kaikukortti", left, y + TITLE_Y, TITLE_PT, "B", ACCENT)
+    region = _region_text(pdf, face.region_name, COLUMN_WIDTH)
+    _text(pdf, region, left, y + REGION_Y, _fit(pdf, region, REGION_PT, "B", COLUMN_WIDTH), "B",
+          ACCENT)
+    pdf.set_draw_color(*ACCENT)
+    pdf.set_line_width(RULE_WIDTH_MM)
+    cap = RULE_WIDTH_MM / 2  # fpdf2 draws square caps: a line reaches this far past its ends
+    pdf.line(left + cap, y + RULE_Y, column_right - cap, y + RULE_Y)
     number = format_number(face.number)
-    size = _fit(pdf, number, 17, "B", COLUMN_WIDTH)
+    size = _fit(pdf, number, NUMBER_PT, "B", COLUMN_WIDTH)
     _text(pdf, number, left, y + NUMBER_Y, size, "B", INK)
     _draw_barcode(pdf, face.number, x + BARCODE_LEFT, y + BARCODE_TOP)
     _draw_details(pdf, face, left, y + DETAILS_Y)
     _draw_name_line(pdf, left, y + NAME_Y, right)
     for line, text in enumerate(USAGE):
         _text(pdf, text, left, y + USAGE_Y + USAGE_PITCH * line, USAGE_PT, "", MUTED)
+
+
+Row = list[tuple[str, float, str]]  # the (text, size, style) pieces of one line, left to right
 
 
 def _draw_details(pdf: FPDF, face: CardFace, x: float, y: float) -> None:
@@ -184,25 +207,27 @@ def _draw_details(pdf: FPDF, face: CardFace, x: float, y: float) -> None:
         lines.append((CHILDREN_LABEL, BLANK if face.children is None else str(face.children)))
     if face.blank:
         lines.append((BLANK_NOTE, ""))
-    line = 0
-    for label, value in lines:
-        line += _label_value(pdf, label, value, x, y + DETAILS_PITCH * line, COLUMN_WIDTH)
+    rows = [row for label, value in lines for row in _label_value(pdf, label, value, COLUMN_WIDTH)]
+    # A blank community card has six rows: they close up rather than run into the name line.
+    pitch = min(DETAILS_PITCH, (DETAILS_LAST_Y - DETAILS_Y) / max(1, len(rows) - 1))
+    if pitch < USAGE_PITCH:
+        raise ValueError("the card's details do not fit left of the QR")
+    for line, row in enumerate(rows):
+        left = x
+        for text, size, style in row:
+            _text(pdf, text, left, y + pitch * line, size, style, INK)
+            left += _width(pdf, text, size, style)
 
 
-def _label_value(pdf: FPDF, label: str, value: str, x: float, y: float, width: float) -> int:
-    """Draw "label value" in one line, or the label over several; return the lines used."""
+def _label_value(pdf: FPDF, label: str, value: str, width: float) -> list[Row]:
+    """"label value" in one line, or the label wrapped over several with the value last."""
     size = _fit(pdf, label + value, DETAILS_PT, "", width)
     if _width(pdf, label, size, "") + _width(pdf, value, size, "B") <= width:
-        _text(pdf, label, x, y, size, "", INK)
-        _text(pdf, value, x + _width(pdf, label, size, ""), y, size, "B", INK)
-        return 1
-    rows = _wrap(pdf, label, MIN_TEXT_PT, width)
-    for row, text in enumerate(rows):
-        _text(pdf, text, x, y + DETAILS_PITCH * row, MIN_TEXT_PT, "", INK)
+        return [[(label, size, ""), (value, size, "B")]]
+    rows: list[Row] = [[(text, MIN_TEXT_PT, "")] for text in _wrap(pdf, label, MIN_TEXT_PT, width)]
     if value:
-        _text(pdf, value, x + _width(pdf, rows[-1] + " ", MIN_TEXT_PT, ""),
-              y + DETAILS_PITCH * (len(rows) - 1), MIN_TEXT_PT, "B", INK)
-    return len(rows)
+        rows[-1] += [(" ", MIN_TEXT_PT, ""), (value, MIN_TEXT_PT, "B")]
+    return rows
 
 
 def _wrap(pdf: FPDF, text: str, size: float, width: float) -> list[str]:
@@ -329,8 +354,3 @@ def _text(pdf: FPDF, text: str, x: float, y: float, size: float, style: str,
     pdf.set_text_color(*colour)
     pdf.text(x, y, latin1(text))
 
-
-def _text_right(pdf: FPDF, text: str, right: float, y: float, size: float, style: str,
-                colour: tuple[int, int, int], max_width: float) -> None:
-    size = _fit(pdf, text, size, style, max_width)
-    _text(pdf, text, right - _width(pdf, text, size, style), y, size, style, colour)
