@@ -170,6 +170,24 @@ def test_the_qr_module_of_a_signed_payload_is_large_enough_for_a_phone_camera(ma
     assert cards.MIN_QR_MODULE_MM == 0.5
 
 
+def test_the_qr_box_fits_the_cards_top_right_corner(make_face):
+    assert pytest.approx(cards.CARD_WIDTH_MM) == cards.QR_LEFT + cards.QR_BOX_MM
+    assert cards.QR_TOP == 0
+    assert cards.QR_TOP + cards.QR_BOX_MM < cards.NAME_Y - 2  # the name line's text is below it
+    blank = make_face(blank=True).qr_text  # only the number: a version 1 symbol, larger modules
+    assert cards.qr_module_mm(blank) * len(qr_matrix(blank, cards.QR_ERROR)) == pytest.approx(
+        cards.QR_BOX_MM)
+
+
+def test_the_printed_qr_measures_its_module_size(make_face, tmp_path):
+    dpi = 300
+    [page] = render(card_pdf([make_face()]), tmp_path, dpi=dpi)
+    [qr] = [code for code in zxingcpp.read_barcodes(page)
+            if code.format == zxingcpp.BarcodeFormat.QRCode]
+    width_px = qr.position.top_right.x - qr.position.top_left.x
+    assert width_px / 37 * 25.4 / dpi == pytest.approx(0.88, abs=0.03)
+
+
 def test_a_qr_text_too_long_for_a_readable_module_is_refused(make_face):
     face = make_face()
     fits, too_long = (CardFace(face.number, "A" * length, "Pirkanmaa", date(2027, 1, 1), 0,
@@ -325,6 +343,71 @@ def test_the_blank_note_wraps_inside_the_column_left_of_the_qr(make_face, tmp_pa
     assert len(note) == 3 and len({round(top, 1) for _, _, top, _, _ in note}) == 3
     assert all(top > cards.DETAILS_Y - 3 and bottom < cards.NAME_Y - 2
                for _, _, top, _, bottom in note)
+
+
+@pytest.mark.parametrize("face_kind", ["personal", "community", "blank", "blank community",
+                                       "long region"])
+def test_no_word_beside_the_qr_enters_its_box(make_face, tmp_path, face_kind):
+    face = {"personal": lambda: make_face(children=20),
+            "community": lambda: make_face("community"),
+            "blank": lambda: make_face(blank=True),
+            "blank community": lambda: make_face("community", blank=True),
+            "long region": lambda: make_face(region_name="Pohjois-Pohjanmaa / Norra Österbotten"),
+            }[face_kind]()
+    words = word_extents_mm(card_pdf([face]), tmp_path)
+    beside = [w for w in words if w[2] < cards.QR_TOP + cards.QR_BOX_MM]
+    assert len(beside) >= 10
+    assert all(right <= cards.QR_LEFT for _, _, _, right, _ in beside), beside
+    assert all(left >= 0 and top >= 0 for _, left, top, _, _ in words)
+    assert all(right <= cards.CARD_WIDTH_MM and bottom <= cards.CARD_HEIGHT_MM
+               for _, _, _, right, bottom in words)
+
+
+def ink_in_the_qr_quiet_zone(page: Image.Image, dpi: int, x: float, y: float,
+                             module: float) -> list[tuple[int, int]]:
+    """The non-white pixels of the QR box whose top-left is at (x, y) mm, outside its symbol.
+
+    A pixel's width is left at each edge of the box and of the symbol for anti-aliasing."""
+    grey = page.convert("L")
+    scale = dpi / 25.4
+    box = [round(value * scale) for value in (x, y, x + cards.QR_BOX_MM, y + cards.QR_BOX_MM)]
+    inset = 4 * module * scale
+    symbol = [round(box[0] + inset), round(box[1] + inset), round(box[2] - inset),
+              round(box[3] - inset)]
+    inked = []
+    for row in range(box[1] + 1, box[3] - 1):
+        for column in range(box[0] + 1, box[2] - 1):
+            inside = (symbol[0] - 1 <= column <= symbol[2] and symbol[1] - 1 <= row <= symbol[3])
+            if not inside and grey.getpixel((column, row)) < 250:
+                inked.append((column, row))
+    return inked
+
+
+@pytest.mark.parametrize("face_kind", ["personal", "blank community", "long region"])
+def test_nothing_but_the_qr_is_printed_in_its_box(make_face, tmp_path, face_kind):
+    face = {"personal": lambda: make_face(),
+            "blank community": lambda: make_face("community", blank=True),
+            "long region": lambda: make_face(region_name="Keski-Pohjanmaan hyvinvointialue / "
+                                                         "Mellersta Österbottens välfärdsområde"),
+            }[face_kind]()
+    module = cards.qr_module_mm(face.qr_text)
+    [page] = render(card_pdf([face]), tmp_path, dpi=300)
+    assert ink_in_the_qr_quiet_zone(page, 300, cards.QR_LEFT, cards.QR_TOP, module) == []
+    # The symbol is where the box says: its top-left finder module is dark.
+    scale = 300 / 25.4
+    corner = ((cards.QR_LEFT + 4.5 * module) * scale, (cards.QR_TOP + 4.5 * module) * scale)
+    assert page.convert("L").getpixel(tuple(round(value) for value in corner)) < 50
+
+
+def test_nothing_but_the_qr_is_printed_in_its_box_on_a_sheet(make_face, tmp_path):
+    faces = [make_face("community" if index % 2 else "personal", blank=index == 3)
+             for index in range(10)]
+    [page] = render(card_pdf(faces, "sheet"), tmp_path, dpi=300)
+    for slot, face in enumerate(faces):
+        x, y = cards.sheet_origin(slot)
+        module = cards.qr_module_mm(face.qr_text)
+        assert ink_in_the_qr_quiet_zone(page, 300, x + cards.QR_LEFT, y + cards.QR_TOP,
+                                        module) == [], slot
 
 
 @pytest.mark.parametrize("slot", [0, 6, 9])
