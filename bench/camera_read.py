@@ -9,8 +9,12 @@ Footage comes from `../shared/tools/camera.py` beside the repository (not kept i
 - printed: the demo's valid cards printed by the product's own code (`card_pdf`), rendered by
   pdftoppm at 12 px/mm (304.8 dpi), the ID-1 page cropped to the card, its corners rounded
   (RGBA), then `photo_frames(card, F, seed, "hard")`;
-- screen: the same cards' signed QR payload — what the digital card /c/<token> shows
-  (`qr_payload(card)` in app/holder/views.py) — into `screen_frames(payload, F, seed, "hard")`.
+- screen: the product's own digital card: /c/<token> of the same cards opened in Chromium at
+  360 CSS px wide and screenshotted at the pixel density that fills camera.py's phone screen
+  (780 × 1632 px at 12 px/mm), put into a phone body like camera.py's `_phone`, then through
+  the same renderer as `screen_frames` (its `_render` with the screen box: overexposure,
+  moiré, a reflected band), seeded as `screen_frames(…, seed, "hard")` is. `--screen-error`
+  redraws the page's QR at another error-correction level first (to choose one).
 Video k of a kind uses seed S + k and the demo card k mod (number of cards).
 
 Each video is written as a Y4M (`write_y4m`, 30 fps) and measured twice:
@@ -24,10 +28,11 @@ Each video is written as a Y4M (`write_y4m`, 30 fps) and measured twice:
   - start: the capture time of the first video frame the page gets (requestVideoFrameCallback),
     i.e. the camera starting with the card already in view;
   - end: the verdict dialog opens, then the next animation frame and a task after it have run;
-  - decode attempts: calls of getImageData on a canvas of at least 320 px wide — the scanner
-    copies one whole video frame out of its canvas for each decoder call (static/scan/camera.js
-    `readFrame`) and the page exposes no counter of its own; divided by the seconds from start
-    to the verdict (or to the 8 s limit);
+  - frames decoded: calls of getImageData on a canvas at least 320 px and at most the video
+    wide — the scanner copies each video frame it reads out of such a canvas once
+    (static/scan/camera.js `readFrame`; its enlarged second pass uses a wider canvas and is not
+    counted) and the page exposes no counter of its own; divided by the seconds from start to
+    the verdict (or to the 8 s limit);
   - camera frames: requestVideoFrameCallback calls over the same span.
   A video is read if a verdict shows within READ_LIMIT_S of the start.
 Also printed per video kind: the QR module size in frame pixels (from the object's corners in
@@ -56,6 +61,7 @@ from playwright.sync_api import BrowserContext, Page, sync_playwright
 from app.printing.cards import card_pdf, qr_module_mm
 from bench import readme
 from bench.scan_latency import VENUE, Server, bench_cards, demo_server, launch, open_scanner, phone
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.support.camera import face_of, render_pdf
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,8 +83,9 @@ PROBE = """
   window.__cameraRead = state;
   const getImageData = CanvasRenderingContext2D.prototype.getImageData;
   CanvasRenderingContext2D.prototype.getImageData = function (...args) {
-    if (state.start !== null && state.verdictAt === null
-        && this.canvas.width >= __MIN_WIDTH__) state.decodes += 1;
+    const video = document.querySelector("[data-video]");
+    if (state.start !== null && state.verdictAt === null && this.canvas.width >= __MIN_WIDTH__
+        && video && this.canvas.width <= video.videoWidth) state.decodes += 1;
     return getImageData.apply(this, args);
   };
   function watch(video) {
@@ -153,6 +160,8 @@ class Video:
     card: dict
     region_name: str
     frames: int
+    screen: Path | None = None  # the digital card's screenshot (screen videos)
+    screen_module_px: float = 0.0  # one QR module in the screenshot's pixels
 
 
 @dataclass
@@ -186,13 +195,72 @@ def printed_card(card: dict, region_name: str) -> Image.Image:
     return card_image
 
 
-def _module_fraction(tool: ModuleType, video: Video, object_width_px: int) -> float:
+def _module_fraction(video: Video, object_width_px: int) -> float:
     """One QR module as a share of the filmed object's width."""
-    payload = video.card["qr_payload"]
     if video.kind == "printed":
-        return qr_module_mm(payload) / 85.6
-    modules = len(tool.segno.make(payload, error="m", micro=False, boost_error=False).matrix) + 8
-    return max(1, 490 // modules) / object_width_px  # camera.py's _phone draws the QR ~490 px
+        return qr_module_mm(video.card["qr_payload"]) / 85.6
+    return video.screen_module_px / object_width_px
+
+
+# camera.py's phone (`_phone`): 70 × 146 mm at 12 px/mm, the screen inset 30 px at the sides
+# and 60 px at the ends, its corners rounded 7 mm.
+PHONE_SIZE = (70 * PX_MM, 146 * PX_MM)
+SCREEN_BOX = (30, 60, PHONE_SIZE[0] - 30, PHONE_SIZE[1] - 60)
+SCREEN_CSS_WIDTH = 360  # the narrow phone the product is built for first
+SCREEN_DPR = (SCREEN_BOX[2] - SCREEN_BOX[0]) / SCREEN_CSS_WIDTH
+SCREEN_CSS_HEIGHT = round((SCREEN_BOX[3] - SCREEN_BOX[1]) / SCREEN_DPR)
+
+
+def screenshot_cards(browser, cards: list[dict], folder: Path, error: str | None) -> dict[str, tuple]:
+    """Each card's /c/ page as the phone's screen shows it: (PNG path, QR module in px)."""
+    from app.printing.qr import qr_svg
+
+    levels = {"L": 1, "M": 0, "Q": 3, "H": 2}  # qrcode.constants.ERROR_CORRECT_*
+    context = browser.new_context(viewport={"width": SCREEN_CSS_WIDTH, "height": SCREEN_CSS_HEIGHT},
+                                  device_scale_factor=SCREEN_DPR, is_mobile=True, has_touch=True,
+                                  locale="fi-FI")
+    shots = {}
+    try:
+        for card in cards:
+            page = context.new_page()
+            page.goto(card["digital_link"])
+            svg = page.locator(".holder-qr svg.qr")
+            if error is not None:
+                label = svg.get_attribute("aria-label")
+                svg.evaluate("(node, html) => { node.outerHTML = html; }",
+                             str(qr_svg(card["qr_payload"], label, levels[error])))
+                svg = page.locator(".holder-qr svg.qr")
+            modules = int(svg.get_attribute("viewBox").split()[2])
+            box = svg.bounding_box()
+            if box["y"] + box["height"] > SCREEN_CSS_HEIGHT:
+                sys.exit(f"{card['number']}: the digital card's QR is not all on the first screen")
+            path = folder / f"screen-{card['number']}.png"
+            page.screenshot(path=str(path))
+            page.close()
+            shots[card["number"]] = (path, box["width"] * SCREEN_DPR / modules)
+    finally:
+        context.close()
+    return shots
+
+
+def phone_image(screen: Path) -> Image.Image:
+    """camera.py's phone body with the screenshot on its screen."""
+    width, height = PHONE_SIZE
+    body = Image.new("RGBA", PHONE_SIZE, (0, 0, 0, 0))
+    ImageDraw.Draw(body).rounded_rectangle([0, 0, width - 1, height - 1], radius=9 * PX_MM,
+                                           fill=(20, 20, 24, 255))
+    size = (SCREEN_BOX[2] - SCREEN_BOX[0], SCREEN_BOX[3] - SCREEN_BOX[1])
+    shot = Image.open(screen).convert("RGB").resize(size, Image.LANCZOS)
+    mask = Image.new("L", size, 0)
+    ImageDraw.Draw(mask).rounded_rectangle([0, 0, size[0] - 1, size[1] - 1], radius=7 * PX_MM, fill=255)
+    body.paste(shot, SCREEN_BOX[:2], mask)
+    return body
+
+
+def screen_footage(tool: ModuleType, screen: Path, frames: int, seed: int) -> list[Image.Image]:
+    """As camera.py's screen_frames, with the product's own screen instead of its drawn one."""
+    rng = tool.np.random.default_rng([seed, list(tool.LEVELS).index(DIFFICULTY), 2])
+    return tool._render(phone_image(screen), frames, rng, DIFFICULTY, SCREEN_BOX)
 
 
 def make_video(video: Video, folder: str) -> Result:
@@ -212,8 +280,8 @@ def make_video(video: Video, folder: str) -> Result:
         frames = tool.photo_frames(printed_card(video.card, video.region_name), video.frames,
                                    video.seed, DIFFICULTY)
     else:
-        obj_width = 70 * PX_MM
-        frames = tool.screen_frames(video.card["qr_payload"], video.frames, video.seed, DIFFICULTY)
+        obj_width = PHONE_SIZE[0]
+        frames = screen_footage(tool, video.screen, video.frames, video.seed)
     path = Path(folder) / f"{video.kind}-{video.seed}.y4m"
     tool.write_y4m(frames, str(path), FPS)
     payload = video.card["qr_payload"]
@@ -221,7 +289,7 @@ def make_video(video: Video, folder: str) -> Result:
     for frame in frames:
         found = zxingcpp.read_barcodes(frame, formats=zxingcpp.BarcodeFormat.QRCode)
         read += any(code.text == payload for code in found)
-    fraction = _module_fraction(tool, video, obj_width)
+    fraction = _module_fraction(video, obj_width)
     widths = [(math.dist(c[0], c[1]) + math.dist(c[3], c[2])) / 2 for c in corners]
     return Result(video, path, read, statistics.median(widths) * fraction)
 
@@ -331,6 +399,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--frames", type=int, default=60, help="frames per video (30 fps)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="processes drawing the footage (before the browser runs)")
+    parser.add_argument("--screen-error", choices=("L", "M", "Q", "H"),
+                        help="redraw the digital card's QR at this error correction (to compare)")
     parser.add_argument("--record", action="store_true", help="append the results to bench/README.md")
     parser.add_argument("--verbose", action="store_true", help="print each video")
     args = parser.parse_args(argv)
@@ -340,10 +410,18 @@ def main(argv: list[str] | None = None) -> None:
             demo_server(Path(folder)) as server, sync_playwright() as playwright:
         names = {region["code"]: region["name"] for region in server.demo["regions"]}
         cards = bench_cards(server)
-        videos = [Video(kind, args.seeds_from + k, cards[k % len(cards)],
-                        names[cards[k % len(cards)]["region"]], args.frames)
-                  for kind, count in (("printed", args.printed), ("screen", args.screen))
-                  for k in range(count)]
+        plain = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            shots = screenshot_cards(plain, cards, Path(folder), args.screen_error)
+        finally:
+            plain.close()
+        videos = []
+        for kind, count in (("printed", args.printed), ("screen", args.screen)):
+            for k in range(count):
+                card = cards[k % len(cards)]
+                shot, module = shots[card["number"]] if kind == "screen" else (None, 0.0)
+                videos.append(Video(kind, args.seeds_from + k, card, names[card["region"]],
+                                    args.frames, shot, module))
         with ProcessPoolExecutor(args.workers) as pool:
             results = list(pool.map(make_video, videos, [folder] * len(videos)))
         print(f"footage drawn and decoded in {time.monotonic() - began:.0f} s", file=sys.stderr)
