@@ -79,13 +79,17 @@ DECODE_CANVAS_MIN_WIDTH = 320  # the scanner's frame canvas; smaller ones are no
 
 PROBE = """
 (() => {
-  const state = { start: null, frames: 0, decodes: 0, verdictAt: null, kind: null, number: null };
+  const state = { start: null, frames: 0, decodes: 0, enlarged: 0, verdictAt: null, kind: null,
+                  number: null };
   window.__cameraRead = state;
   const getImageData = CanvasRenderingContext2D.prototype.getImageData;
   CanvasRenderingContext2D.prototype.getImageData = function (...args) {
     const video = document.querySelector("[data-video]");
     if (state.start !== null && state.verdictAt === null && this.canvas.width >= __MIN_WIDTH__
-        && video && this.canvas.width <= video.videoWidth) state.decodes += 1;
+        && video) {
+      if (this.canvas.width <= video.videoWidth) state.decodes += 1;
+      else state.enlarged += 1;
+    }
     return getImageData.apply(this, args);
   };
   function watch(video) {
@@ -160,6 +164,7 @@ class Video:
     card: dict
     region_name: str
     frames: int
+    camera: tuple[int, int] = (640, 480)  # the footage's frame size
     screen: Path | None = None  # the digital card's screenshot (screen videos)
     screen_module_px: float = 0.0  # one QR module in the screenshot's pixels
 
@@ -266,6 +271,7 @@ def screen_footage(tool: ModuleType, screen: Path, frames: int, seed: int) -> li
 def make_video(video: Video, folder: str) -> Result:
     """Draw the footage, write its Y4M, and give every frame to zxing-cpp (runs in a worker)."""
     tool = load_camera_tool()
+    tool.W, tool.H = video.camera  # camera.py draws 640 × 480; a finer camera sees the same scene
     corners: list = []
     original = tool._corners
 
@@ -337,6 +343,105 @@ def play(context: BrowserContext, server: Server, camera_file: Path, result: Res
         page.close()
 
 
+PACE_S = 4.0
+
+
+def pace_video(tool: ModuleType, folder: str, frames: int, seed: int) -> tuple[Path, Image.Image]:
+    """A hard video of a card with nothing to read on it (the decoder searches every frame), and
+    one of its frames."""
+    width, height = round(85.6 * PX_MM), round(54.0 * PX_MM)
+    card = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    ImageDraw.Draw(card).rounded_rectangle([0, 0, width - 1, height - 1],
+                                           radius=round(CORNER_RADIUS_MM * PX_MM), fill=(255, 255, 255, 255))
+    path = Path(folder) / "pace.y4m"
+    footage = tool.photo_frames(card, frames, seed, DIFFICULTY)
+    tool.write_y4m(footage, str(path), FPS)
+    return path, footage[len(footage) // 2]
+
+
+def measure_pace(context: BrowserContext, server: Server, camera_file: Path, video: Path) -> dict:
+    """Frames read per second while nothing can be read: the decode loop's own pace."""
+    staged = camera_file.with_suffix(".next")
+    shutil.copyfile(video, staged)
+    os.replace(staged, camera_file)
+    page = context.new_page()
+    try:
+        open_camera(page, server)
+        page.wait_for_function("() => window.__cameraRead.start !== null", timeout=30_000)
+        page.wait_for_timeout(PACE_S * 1000)
+        state = page.evaluate("""() => ({...window.__cameraRead,
+          elapsed: performance.now() - window.__cameraRead.start})""")
+    finally:
+        page.close()
+    seconds = state["elapsed"] / 1000
+    return {key: state[key] / seconds for key in ("decodes", "enlarged", "frames")}
+
+
+TIMING = """async ([rgba, width, height, runs]) => {
+  const zxing = await import("/static/vendor/zxing-wasm/es/reader/index.js");
+  const wasm = document.querySelector("[data-wasm]").dataset.wasm;
+  await zxing.prepareZXingModule({ overrides: { locateFile: () => wasm }, fireImmediately: true });
+  const bytes = Uint8ClampedArray.from(atob(rgba), (char) => char.charCodeAt(0));
+  const source = document.createElement("canvas");
+  [source.width, source.height] = [width, height];
+  source.getContext("2d").putImageData(new ImageData(bytes, width, height), 0, 0);
+  const pixels = (scale) => {
+    const canvas = document.createElement("canvas");
+    [canvas.width, canvas.height] = [width * scale, height * scale];
+    const context = canvas.getContext("2d", { willReadFrequently: true });
+    context.imageSmoothingQuality = "high";
+    context.drawImage(source, 0, 0, canvas.width, canvas.height);
+    return context.getImageData(0, 0, canvas.width, canvas.height);
+  };
+  const passes = {
+    "QR + Code 39 (before)": [1, ["QRCode", "Code39"]], "QR": [1, ["QRCode"]],
+    "Code 39": [1, ["Code39"]], "QR enlarged 2x": [2, ["QRCode"]],
+  };
+  const out = {};
+  for (const [name, [scale, formats]] of Object.entries(passes)) {
+    const frame = pixels(scale);
+    const options = { formats, maxNumberOfSymbols: 1, tryHarder: true };
+    const times = [];
+    for (let i = 0; i < runs + 3; i += 1) {
+      const began = performance.now();
+      await zxing.readBarcodes(frame, options);
+      if (i >= 3) times.push(performance.now() - began);
+    }
+    times.sort((a, b) => a - b);
+    out[name] = times[Math.floor(times.length / 2)];
+  }
+  return out;
+}"""
+
+
+def decoder_times(context: BrowserContext, server: Server, frame: Image.Image, runs: int = 25) -> dict:
+    """Median ms of one zxing-wasm call per pass on a hard 640 × 480 frame, in the scanner page."""
+    import base64
+
+    rgba = base64.b64encode(frame.convert("RGBA").tobytes()).decode()
+    page = context.new_page()
+    try:
+        open_camera(page, server)  # then stopped, so the scanner's own loop takes no CPU
+        page.evaluate("document.querySelector('[data-video]').srcObject.getTracks()"
+                      ".forEach((track) => track.stop())")
+        return page.evaluate(TIMING, [rgba, frame.width, frame.height, runs])
+    finally:
+        page.close()
+
+
+def timing_line(times: dict) -> str:
+    """The decoder times as one sentence."""
+    return ("zxing-wasm per call on a hard 640 × 480 frame with nothing readable (median of 25, ms): "
+            + ", ".join(f"{name} {ms:.1f}" for name, ms in times.items()) + ".")
+
+
+def pace_line(pace: dict) -> str:
+    """The pace as one sentence."""
+    return (f"Decode loop with nothing readable in view ({PACE_S:.0f} s): {pace['decodes']:.1f} frames "
+            f"read a second (first pass), {pace['enlarged']:.1f} enlarged passes a second, "
+            f"of {pace['frames']:.1f} camera frames a second.")
+
+
 def percentile(values: list[float], share: float) -> float:
     """Nearest-rank percentile."""
     ordered = sorted(values)
@@ -397,6 +502,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--screen", type=int, default=20, help="phone-screen videos")
     parser.add_argument("--seeds-from", type=int, default=1000, help="seed of the first video of a kind")
     parser.add_argument("--frames", type=int, default=60, help="frames per video (30 fps)")
+    parser.add_argument("--camera", default="640x480", help="frame size WxH of the footage "
+                        "(camera.py draws 640x480; 1280x960 is a camera with twice the pixels a side)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="processes drawing the footage (before the browser runs)")
     parser.add_argument("--screen-error", choices=("L", "M", "Q", "H"),
@@ -415,15 +522,17 @@ def main(argv: list[str] | None = None) -> None:
             shots = screenshot_cards(plain, cards, Path(folder), args.screen_error)
         finally:
             plain.close()
+        camera_size = tuple(int(side) for side in args.camera.lower().split("x"))
         videos = []
         for kind, count in (("printed", args.printed), ("screen", args.screen)):
             for k in range(count):
                 card = cards[k % len(cards)]
                 shot, module = shots[card["number"]] if kind == "screen" else (None, 0.0)
                 videos.append(Video(kind, args.seeds_from + k, card, names[card["region"]],
-                                    args.frames, shot, module))
+                                    args.frames, camera_size, shot, module))
         with ProcessPoolExecutor(args.workers) as pool:
             results = list(pool.map(make_video, videos, [folder] * len(videos)))
+        pace_file, pace_frame = pace_video(load_camera_tool(), folder, args.frames, args.seeds_from)
         print(f"footage drawn and decoded in {time.monotonic() - began:.0f} s", file=sys.stderr)
         camera_file = Path(folder) / "camera.y4m"
         shutil.copyfile(results[0].path, camera_file)
@@ -441,10 +550,12 @@ def main(argv: list[str] | None = None) -> None:
                           f"{result.verdict} decodes/s {result.decodes_per_s:.1f} "
                           f"alone {result.decoder_read}/{args.frames} module {result.module_px:.2f} px",
                           file=sys.stderr)
+            pace = measure_pace(context, server, camera_file, pace_file)
+            times = decoder_times(context, server, pace_frame)
             context.close()
         finally:
             browser.close()
-    table = report(results, args.frames)
+    table = report(results, args.frames) + "\n\n" + pace_line(pace) + " " + timing_line(times)
     print(table)
     print()
     print(per_module_size(results))
