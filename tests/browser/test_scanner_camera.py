@@ -5,10 +5,13 @@ video is a launch flag, so each video gets one Chromium for the module, shared b
 """
 from __future__ import annotations
 
+import base64
+import dataclasses
 import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from io import BytesIO
 from pathlib import Path
 
 import pytest
@@ -27,6 +30,7 @@ from tests.browser.test_scanner import (
     demo_card,
     expect_verdict,
     expired_card,
+    valid_card,
     verdict,
     wedge_scan,
 )
@@ -39,6 +43,19 @@ WAITING = "5 kirjausta odottaa lähetystä."
 # quiet time for a card it has just read (SAME_CODE_QUIET_MS = 2.5 s in static/scan/camera.js).
 AWAY_FRAMES = 100
 CARD_TIMEOUT_MS = 20_000
+# A card held close enough for its Code 39 bars (0.254 mm narrow) to be read in the frame.
+CLOSE = dataclasses.replace(camera.HANDHELD, width=0.85)
+# The picture in the scanner's video element as a PNG, drawn as the scanner draws it to read it.
+VIDEO_FRAME = """() => {
+  const video = document.querySelector("[data-video]");
+  if (video.readyState < HTMLMediaElement.HAVE_CURRENT_DATA || !video.videoWidth) {
+    return null;
+  }
+  const canvas = document.createElement("canvas");
+  [canvas.width, canvas.height] = [video.videoWidth, video.videoHeight];
+  canvas.getContext("2d").drawImage(video, 0, 0);
+  return canvas.toDataURL("image/png");
+}"""
 QUEUE = """() => new Promise((resolve, reject) => {
   const request = indexedDB.open("kaiku-scan");
   request.onsuccess = () => {
@@ -92,6 +109,17 @@ def refused_camera(browser, live_server, tmp_path_factory) -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
+def covered_camera(browser, live_server, tmp_path_factory) -> Iterator[Browser]:
+    """A camera that sees a valid card with a sticker over its QR code (CLOSE), all the time."""
+    card = valid_card(live_server, children=0)
+    video = camera.card_video(tmp_path_factory.mktemp("video") / "covered.y4m",
+                              [camera.without_qr(printed(live_server, card))], blank_before=0,
+                              shown=30, pose=CLOSE)
+    with video_camera(browser, video) as with_camera:
+        yield with_camera
+
+
+@pytest.fixture(scope="module")
 def empty_camera(browser, tmp_path_factory) -> Iterator[Browser]:
     """A camera that sees the desk and no card."""
     video = camera.write_y4m(tmp_path_factory.mktemp("video") / "empty.y4m",
@@ -123,6 +151,12 @@ def verdict_for(page: Page, number: str) -> None:
         if number in verdict(page).inner_text():
             return
         back_to_scanning(page)
+
+
+def video_frame(page: Page) -> Image.Image:
+    """The camera's current picture in the scanner, at the size the scanner reads it."""
+    url = page.wait_for_function(VIDEO_FRAME).json_value()
+    return Image.open(BytesIO(base64.b64decode(url.removeprefix("data:image/png;base64,"))))
 
 
 def place_ids(live_server) -> tuple[int, int]:
@@ -204,6 +238,23 @@ def test_a_card_held_to_the_camera_that_is_not_valid_is_refused_in_red_with_the_
         expect_verdict(page, REFUSED, reason)
         expect(verdict(page)).to_have_class(re.compile(r"\bis-refused\b"))
         expect(verdict(page).get_by_role("button", name=RECORD, exact=True)).to_be_hidden()
+    finally:
+        context.close()
+
+
+def test_a_printed_card_whose_qr_cannot_be_read_is_read_by_its_barcode(covered_camera,
+                                                                      live_server):
+    card = valid_card(live_server, children=0)
+    context = phone(covered_camera)
+    try:
+        page = context.new_page()
+        open_camera_scanner(page, live_server)
+        frame = video_frame(page)
+        # The premise: no QR code is left to read, at either size; the Code 39 has the number.
+        assert camera.read_qr(frame) is None
+        assert camera.read_qr(camera.enlarged(frame)) is None
+        assert camera.read_code39(frame) == card["number"].replace("-", "")
+        verdict_for(page, card["number"])
     finally:
         context.close()
 

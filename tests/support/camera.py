@@ -18,7 +18,15 @@ from pathlib import Path
 import zxingcpp
 from PIL import Image, ImageDraw, ImageFilter
 
-from app.printing.cards import CARD_HEIGHT_MM, CARD_WIDTH_MM, CardFace, card_pdf
+from app.printing.cards import (
+    CARD_HEIGHT_MM,
+    CARD_WIDTH_MM,
+    QR_BOX_MM,
+    QR_LEFT,
+    QR_TOP,
+    CardFace,
+    card_pdf,
+)
 
 SIZE = (640, 480)
 FPS = 30
@@ -27,6 +35,8 @@ BACKGROUND_TOP = (128, 124, 118)  # a grey desk, a little lighter away from the 
 BACKGROUND_BOTTOM = (104, 100, 95)
 VIEWING_DISTANCE = 2.5  # camera to card, in card widths: a perspective that looks handheld
 PDF_DPI = 600
+STICKER = (236, 233, 226)  # an off-white label stuck over a print
+ENLARGED_MAX = (1280, 960)  # the scanner's enlarged pass: 2x, cut to this around the centre
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,16 @@ def card_image(card: dict, region_name: str) -> Image.Image:
     return render_pdf(card_pdf([face_of(card, region_name)]))
 
 
+def without_qr(card: Image.Image) -> Image.Image:
+    """The card image with its QR box covered, as by a sticker: no QR code left to read."""
+    per_mm = card.width / CARD_WIDTH_MM
+    covered = card.copy()
+    ImageDraw.Draw(covered).rectangle(
+        [QR_LEFT * per_mm, QR_TOP * per_mm,
+         (QR_LEFT + QR_BOX_MM) * per_mm - 1, (QR_TOP + QR_BOX_MM) * per_mm - 1], fill=STICKER)
+    return covered
+
+
 def blank_frame(size: tuple[int, int] = SIZE) -> Image.Image:
     """The background alone: no card in view."""
     height = size[1]
@@ -103,6 +123,21 @@ def read_qr(frame: Image.Image) -> str | None:
     """What zxing-cpp reads from the frame's QR code, if anything."""
     found = zxingcpp.read_barcodes(frame, formats=zxingcpp.BarcodeFormat.QRCode)
     return found[0].text if found else None
+
+
+def read_code39(frame: Image.Image) -> str | None:
+    """What zxing-cpp reads from the frame's Code 39 barcode, if anything."""
+    found = zxingcpp.read_barcodes(frame, formats=zxingcpp.BarcodeFormat.Code39)
+    return found[0].text if found else None
+
+
+def enlarged(frame: Image.Image, limit: tuple[int, int] = ENLARGED_MAX) -> Image.Image:
+    """The frame at twice its size, cut to at most `limit` around the centre, as the scanner's
+    second QR pass sees it (static/scan/camera.js, for a frame under 1280 pixels wide)."""
+    big = frame.resize((frame.width * 2, frame.height * 2), Image.Resampling.BICUBIC)
+    w, h = min(big.width, limit[0]), min(big.height, limit[1])
+    left, top = (big.width - w) // 2, (big.height - h) // 2
+    return big.crop((left, top, left + w, top + h))
 
 
 @dataclass(frozen=True)
