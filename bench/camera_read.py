@@ -41,6 +41,7 @@ the footage, as camera.py draws them), to see where reads fail.
 from __future__ import annotations
 
 import argparse
+import base64
 import importlib.util
 import math
 import os
@@ -54,11 +55,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+import qrcode.constants
 import zxingcpp
 from PIL import Image, ImageDraw
 from playwright.sync_api import BrowserContext, Page, sync_playwright
 
 from app.printing.cards import card_pdf, qr_module_mm
+from app.printing.qr import qr_svg
 from bench import readme
 from bench.scan_latency import VENUE, Server, bench_cards, demo_server, launch, open_scanner, phone
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
@@ -218,9 +221,7 @@ SCREEN_CSS_HEIGHT = round((SCREEN_BOX[3] - SCREEN_BOX[1]) / SCREEN_DPR)
 
 def screenshot_cards(browser, cards: list[dict], folder: Path, error: str | None) -> dict[str, tuple]:
     """Each card's /c/ page as the phone's screen shows it: (PNG path, QR module in px)."""
-    from app.printing.qr import qr_svg
-
-    levels = {"L": 1, "M": 0, "Q": 3, "H": 2}  # qrcode.constants.ERROR_CORRECT_*
+    levels = {level: getattr(qrcode.constants, f"ERROR_CORRECT_{level}") for level in "LMQH"}
     context = browser.new_context(viewport={"width": SCREEN_CSS_WIDTH, "height": SCREEN_CSS_HEIGHT},
                                   device_scale_factor=SCREEN_DPR, is_mobile=True, has_touch=True,
                                   locale="fi-FI")
@@ -310,11 +311,16 @@ def open_camera(page: Page, server: Server) -> None:
     }""", timeout=30_000)
 
 
+def stage(camera_file: Path, video: Path) -> None:
+    """Put the video where the fake camera reads: a camera still open keeps its old file."""
+    staged = camera_file.with_suffix(".next")
+    shutil.copyfile(video, staged)  # a copy: renaming a hard link of the same file does nothing
+    os.replace(staged, camera_file)
+
+
 def play(context: BrowserContext, server: Server, camera_file: Path, result: Result) -> None:
     """Put the video where the fake camera reads, open a new scanner, wait for a verdict."""
-    staged = camera_file.with_suffix(".next")
-    shutil.copyfile(result.path, staged)  # a copy: renaming a hard link of the same file does nothing
-    os.replace(staged, camera_file)
+    stage(camera_file, result.path)
     page = context.new_page()
     try:
         open_camera(page, server)
@@ -361,9 +367,7 @@ def pace_video(tool: ModuleType, folder: str, frames: int, seed: int) -> tuple[P
 
 def measure_pace(context: BrowserContext, server: Server, camera_file: Path, video: Path) -> dict:
     """Frames read per second while nothing can be read: the decode loop's own pace."""
-    staged = camera_file.with_suffix(".next")
-    shutil.copyfile(video, staged)
-    os.replace(staged, camera_file)
+    stage(camera_file, video)
     page = context.new_page()
     try:
         open_camera(page, server)
@@ -416,8 +420,6 @@ TIMING = """async ([rgba, width, height, runs]) => {
 
 def decoder_times(context: BrowserContext, server: Server, frame: Image.Image, runs: int = 25) -> dict:
     """Median ms of one zxing-wasm call per pass on a hard 640 × 480 frame, in the scanner page."""
-    import base64
-
     rgba = base64.b64encode(frame.convert("RGBA").tobytes()).decode()
     page = context.new_page()
     try:
